@@ -1,0 +1,40 @@
+import { describe, expect, it } from '@jest/globals';
+import { AppConfig } from './app-config.js';
+import { loadEnvironment } from './environment.js';
+
+describe('loadEnvironment', () => {
+  it('should give every setting a laptop-friendly default', () => {
+    const env = loadEnvironment({});
+    expect(env.PORT).toBe(8080);
+    expect(env.KAFKA_BROKERS).toBe('127.0.0.1:9092');
+    expect(env.DB_NAME).toBe('payments');
+    expect(env.DB_MIGRATIONS_RUN).toBe(true);
+  });
+
+  it('should convert numbers and booleans from their string form', () => {
+    const env = loadEnvironment({ PORT: '9090', DB_MIGRATIONS_RUN: 'false', KAFKA_PARTITIONS: '24' });
+    expect(env.PORT).toBe(9090);
+    expect(env.DB_MIGRATIONS_RUN).toBe(false);
+    expect(env.KAFKA_PARTITIONS).toBe(24);
+  });
+
+  it('should stop with a message naming each bad variable', () => {
+    expect(() => loadEnvironment({ PORT: 'eighty', KAFKA_BROKERS: 'localhost', NODE_ENV: 'staging' })).toThrow(
+      /PORT="eighty"[\s\S]*KAFKA_BROKERS="localhost"|KAFKA_BROKERS="localhost"[\s\S]*PORT="eighty"/,
+    );
+    expect(() => loadEnvironment({ NODE_ENV: 'staging' })).toThrow(/NODE_ENV="staging"/);
+  });
+
+  it('should reject a port out of range', () => {
+    expect(() => loadEnvironment({ PORT: '70000' })).toThrow(/PORT="70000"/);
+    expect(() => loadEnvironment({ PORT: '-1' })).toThrow(/PORT="-1"/);
+  });
+});
+
+describe('AppConfig', () => {
+  it('should split the broker list and leave empty secrets undefined', () => {
+    const config = AppConfig.fromEnvironment({ KAFKA_BROKERS: 'a:9092,b:9093', DB_PASSWORD: '' });
+    expect(config.kafka.brokers).toEqual(['a:9092', 'b:9093']);
+    expect(config.database.password).toBeUndefined();
+  });
+});

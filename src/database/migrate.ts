@@ -1,0 +1,31 @@
+/**
+ * `npm run migrate`: applies pending migrations and exits.
+ *   --revert  reverts the last migration
+ *   --fresh   drops and rebuilds the schema; only for a database whose name ends in _test
+ */
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
+import { dataSourceOptions } from './data-source-options.js';
+
+const config = AppConfig.fromEnvironment();
+const dataSource = new DataSource(dataSourceOptions(config));
+await dataSource.initialize();
+try {
+  if (process.argv.includes('--revert')) {
+    await dataSource.undoLastMigration({ transaction: 'each' });
+    console.log('Reverted the last migration.');
+  } else {
+    if (process.argv.includes('--fresh')) {
+      if (!config.database.database.endsWith('_test')) {
+        throw new Error(`Refusing to drop the schema of ${config.database.database}: --fresh is for *_test databases`);
+      }
+      await dataSource.query('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public');
+    }
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    const where = `${config.database.database}@${config.database.host}:${config.database.port}`;
+    console.log(applied.length ? `Applied ${applied.map((m) => m.name).join(', ')} to ${where}.` : `Schema of ${where} is up to date.`);
+  }
+} finally {
+  await dataSource.destroy();
+}

@@ -1,0 +1,103 @@
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { CompressionTypes, Partitioners, type Producer } from 'kafkajs';
+import { AppConfig } from '../config/app-config.js';
+import type { EventEnvelope } from './event-envelope.js';
+import { createKafka } from './kafka-client.factory.js';
+import { KafkaTopics } from './kafka-topics.js';
+
+/** Kafka did not acknowledge an event in time, or refused it; the caller must not assume it was stored. */
+export class EventPublishError extends Error {
+  constructor(
+    message: string,
+    readonly timedOut: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'EventPublishError';
+  }
+}
+
+export interface OutgoingEvent {
+  /** Logical topic name from TOPICS. */
+  topic: string;
+  /** Partitioning key: the payer's userId, so one payer's events keep their order. */
+  key: string;
+  envelope: EventEnvelope<unknown>;
+  headers?: Record<string, string>;
+}
+
+/**
+ * The one Kafka producer of the app: idempotent, acks from all in-sync replicas, and a bounded wait,
+ * so callers either know an event is durably stored or get an EventPublishError.
+ */
+@Injectable()
+export class EventPublisher implements OnModuleDestroy {
+  private readonly logger = new Logger(EventPublisher.name);
+  private readonly producer: Producer;
+  private connecting?: Promise<void>;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly topics: KafkaTopics,
+  ) {
+    this.producer = createKafka(config, '-producer').producer({
+      idempotent: true,
+      // kafkajs guarantees idempotent ordering only with one request in flight per broker.
+      maxInFlightRequests: 1,
+      // Java-compatible murmur2 placement: a key lands on the same partition as with Kafka's own clients.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+    });
+    this.producer.on('producer.disconnect', () => {
+      this.connecting = undefined;
+    });
+  }
+
+  /** Publishes events and resolves only once Kafka acknowledged all of them with acks=all. */
+  async publish(events: OutgoingEvent[], timeoutMs = this.config.kafka.publishTimeoutMs): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new EventPublishError(`Kafka did not acknowledge within ${timeoutMs} ms`, true)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([this.send(events), deadline]);
+    } catch (error) {
+      if (error instanceof EventPublishError) throw error;
+      throw new EventPublishError(`Kafka refused the event: ${(error as Error).message}`, false, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async send(events: OutgoingEvent[]): Promise<void> {
+    await this.ensureConnected();
+    const byTopic = new Map<string, { key: string; value: string; headers?: Record<string, string> }[]>();
+    for (const event of events) {
+      const topic = this.topics.physical(event.topic);
+      const messages = byTopic.get(topic) ?? [];
+      messages.push({ key: event.key, value: JSON.stringify(event.envelope), headers: event.headers });
+      byTopic.set(topic, messages);
+    }
+    await this.producer.sendBatch({
+      acks: -1,
+      timeout: this.config.kafka.publishTimeoutMs,
+      compression: CompressionTypes.None,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
+  }
+
+  private ensureConnected(): Promise<void> {
+    this.connecting ??= this.producer.connect().catch((error: unknown) => {
+      this.connecting = undefined;
+      throw error;
+    });
+    return this.connecting;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.producer.disconnect().catch((error: Error) => this.logger.warn(`Producer disconnect: ${error.message}`));
+  }
+}

@@ -1,0 +1,30 @@
+import { Logger } from '@nestjs/common';
+import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import type { AppConfig } from '../config/app-config.js';
+
+const LEVELS: Record<number, 'error' | 'warn' | 'log' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'log',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** kafkajs client with its logs routed through Nest's logger, quiet unless something is wrong. */
+export function createKafka(config: AppConfig, clientIdSuffix = ''): Kafka {
+  return new Kafka({
+    clientId: `${config.kafka.clientId}${clientIdSuffix}`,
+    brokers: config.kafka.brokers,
+    connectionTimeout: 3000,
+    requestTimeout: 10000,
+    retry: { initialRetryTime: 200, retries: 5, maxRetryTime: 2000 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ namespace, level, log }: LogEntry) => {
+        const { message, ...extra } = log;
+        const method = LEVELS[level] ?? 'log';
+        const detail = 'error' in extra ? ` (${String(extra.error)})` : '';
+        new Logger(`kafkajs:${namespace}`)[method](`${message}${detail}`);
+      },
+  });
+}

@@ -1,0 +1,54 @@
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import type { Admin } from 'kafkajs';
+import { AppConfig } from '../config/app-config.js';
+import { createKafka } from './kafka-client.factory.js';
+import { KafkaTopics } from './kafka-topics.js';
+import { allTopics } from './topics.js';
+
+/** Creates the pipeline's topics at start-up when they are missing, with the configured partitions. */
+@Injectable()
+export class TopicProvisioner implements OnApplicationBootstrap {
+  private readonly logger = new Logger(TopicProvisioner.name);
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly topics: KafkaTopics,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const admin = createKafka(this.config, '-admin').admin();
+    try {
+      await admin.connect();
+    } catch (error) {
+      throw new Error(
+        `Kafka is unreachable at ${this.config.kafka.brokers.join(',')} (${(error as Error).message}). ` +
+          'Locally, start it with: bash scripts/kafka.sh start',
+        { cause: error },
+      );
+    }
+    try {
+      await this.ensureTopics(admin);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private async ensureTopics(admin: Admin): Promise<void> {
+    const existing = new Set(await admin.listTopics());
+    const missing = allTopics()
+      .map((t) => this.topics.physical(t))
+      .filter((t) => !existing.has(t));
+    if (missing.length === 0) return;
+    const { partitions, replicationFactor } = this.config.kafka;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({
+        topic,
+        numPartitions: partitions,
+        replicationFactor,
+        configEntries: [{ name: 'min.insync.replicas', value: String(Math.min(2, replicationFactor)) }],
+      })),
+    });
+    this.logger.log(`Created topics ${missing.join(', ')} (${partitions} partitions, replication ${replicationFactor})`);
+  }
+}

@@ -1,0 +1,48 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+
+/** Terminal states a payment can end in; exactly one per accepted payment. */
+export const TERMINAL_STATUSES = ['COMPLETED', 'DECLINED', 'REJECTED', 'FAILED'] as const;
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
+
+/**
+ * The system of record for a payment's outcome. Redis holds the fast, replayable view; this row is
+ * what status queries fall back to when Redis has forgotten, and what guards "one completed
+ * payment per (merchant, order)" whatever Redis remembers.
+ */
+@Entity({ name: 'payments' })
+@Index('payments_one_completed_per_order', ['merchantId', 'orderId'], { unique: true, where: `status = 'COMPLETED'` })
+export class PaymentRecord {
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @Column({ name: 'merchant_id', type: 'varchar', length: 64 })
+  merchantId!: string;
+
+  @Column({ name: 'order_id', type: 'varchar', length: 64 })
+  orderId!: string;
+
+  @Column({ name: 'user_id', type: 'varchar', length: 64 })
+  userId!: string;
+
+  /** Integer count of the currency's minor units; bigint comes back from pg as a string. */
+  @Column({ name: 'amount_minor', type: 'bigint' })
+  amountMinor!: string;
+
+  @Column({ type: 'char', length: 3 })
+  currency!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  status!: TerminalStatus;
+
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  reason!: string | null;
+
+  @Column({ name: 'accepted_at', type: 'timestamptz' })
+  acceptedAt!: Date;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}

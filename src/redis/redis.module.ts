@@ -1,0 +1,45 @@
+import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { AppConfig } from '../config/app-config.js';
+
+/** Injection token of the shared ioredis client. */
+export const REDIS = Symbol('REDIS');
+
+function createRedisClient(config: AppConfig): Redis {
+  const logger = new Logger('Redis');
+  const client = new Redis({
+    host: config.redis.host,
+    port: config.redis.port,
+    password: config.redis.password,
+    db: config.redis.db,
+    // Fail commands quickly while Redis is away so HTTP callers get a 503 instead of hanging;
+    // the client keeps reconnecting in the background.
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    enableAutoPipelining: true,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+  });
+  let lastError = '';
+  client.on('error', (error: Error) => {
+    if (error.message !== lastError) logger.warn(`Redis error: ${error.message}`);
+    lastError = error.message;
+  });
+  client.on('ready', () => {
+    if (lastError) logger.log('Redis connection restored');
+    lastError = '';
+  });
+  return client;
+}
+
+@Global()
+@Module({
+  providers: [{ provide: REDIS, inject: [AppConfig], useFactory: createRedisClient }],
+  exports: [REDIS],
+})
+export class RedisModule implements OnApplicationShutdown {
+  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
