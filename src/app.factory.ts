@@ -4,6 +4,8 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { AppModule } from './app.module.js';
 import { type AppConfig } from './config/app-config.js';
 import { ApiExceptionFilter } from './http/api-exception.filter.js';
+import { ApiValidationPipe } from './http/validation.pipe.js';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 
 /** Payment bodies are small; anything much larger is a mistake or an attack. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -21,8 +23,20 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger: LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel as LogLevel) + 1),
     bufferLogs: true,
+    // Fastify's own JSON parser (with its prototype-poisoning guards) and nothing else: Nest's
+    // defaults would also accept url-encoded forms, which a JSON API should answer with 415.
+    bodyParser: false,
   });
+  // JSON only: without this, Fastify would hand text/plain bodies to the validation as strings.
+  app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
   app.useGlobalFilters(new ApiExceptionFilter());
+  app.useGlobalPipes(new ApiValidationPipe());
+  const openApi = new DocumentBuilder()
+    .setTitle('Payments API')
+    .setDescription('Take payments and follow them through validation, fraud detection and the ledger.')
+    .setVersion('1')
+    .build();
+  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, openApi));
   app.enableShutdownHooks();
   return app;
 }

@@ -48,13 +48,11 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (exception instanceof ApiError) {
       return { status: exception.getStatus(), body: { error: exception.body }, headers: exception.headers };
     }
-    const fastifyCode = (exception as { code?: unknown })?.code;
+    // Nest wraps Fastify's client errors in an HttpException and keeps the original as its cause.
+    const fastifyCode = fastifyErrorCode(exception) ?? fastifyErrorCode((exception as { cause?: unknown })?.cause);
     if (typeof fastifyCode === 'string' && FASTIFY_ERRORS[fastifyCode]) {
       const { status, code, message } = FASTIFY_ERRORS[fastifyCode];
       return { status, body: { error: { type: TYPE_BY_STATUS[status], code, message } }, headers: {} };
-    }
-    if (exception instanceof SyntaxError && (exception as { statusCode?: number }).statusCode === 400) {
-      return { status: 400, body: { error: { type: 'invalid_request_error', code: 'invalid_json', message: 'The request body is not valid JSON.' } }, headers: {} };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
@@ -85,4 +83,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
       headers: {},
     };
   }
+}
+
+function fastifyErrorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('FST_') ? code : undefined;
 }

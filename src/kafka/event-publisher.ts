@@ -5,6 +5,9 @@ import type { EventEnvelope } from './event-envelope.js';
 import { createKafka } from './kafka-client.factory.js';
 import { KafkaTopics } from './kafka-topics.js';
 
+/** How long shutdown waits for sends still in flight before disconnecting the producer. */
+const SHUTDOWN_DRAIN_MS = 15_000;
+
 /** Kafka did not acknowledge an event in time, or refused it; the caller must not assume it was stored. */
 export class EventPublishError extends Error {
   constructor(
@@ -35,6 +38,8 @@ export class EventPublisher implements OnModuleDestroy {
   private readonly logger = new Logger(EventPublisher.name);
   private readonly producer: Producer;
   private connecting?: Promise<void>;
+  /** Sends Kafka may still complete, including ones a caller stopped waiting for; drained on shutdown. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly config: AppConfig,
@@ -62,8 +67,11 @@ export class EventPublisher implements OnModuleDestroy {
         timeoutMs,
       );
     });
+    const sending = this.send(events);
+    this.inFlight.add(sending);
+    void sending.catch(() => undefined).finally(() => this.inFlight.delete(sending));
     try {
-      await Promise.race([this.send(events), deadline]);
+      await Promise.race([sending, deadline]);
     } catch (error) {
       if (error instanceof EventPublishError) throw error;
       throw new EventPublishError(`Kafka refused the event: ${(error as Error).message}`, false, { cause: error });
@@ -98,6 +106,10 @@ export class EventPublisher implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const cap = new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_DRAIN_MS)));
+    await Promise.race([Promise.allSettled(this.inFlight), cap]);
+    clearTimeout(timer);
     await this.producer.disconnect().catch((error: Error) => this.logger.warn(`Producer disconnect: ${error.message}`));
   }
 }

@@ -2,8 +2,12 @@ import { Logger } from '@nestjs/common';
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import type { AppConfig } from '../config/app-config.js';
 
+/**
+ * kafkajs reports every failed connection attempt as an error, even ones it retries; during a broker
+ * outage that is a flood. They are warnings here; the app logs the outcomes that matter itself.
+ */
 const LEVELS: Record<number, 'error' | 'warn' | 'log' | 'debug'> = {
-  [logLevel.ERROR]: 'error',
+  [logLevel.ERROR]: 'warn',
   [logLevel.WARN]: 'warn',
   [logLevel.INFO]: 'log',
   [logLevel.DEBUG]: 'debug',

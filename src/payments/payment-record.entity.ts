@@ -1,8 +1,5 @@
+import type { PaymentStage, PaymentStatus } from '../state/payment-status.js';
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
-
-/** Terminal states a payment can end in; exactly one per accepted payment. */
-export const TERMINAL_STATUSES = ['COMPLETED', 'DECLINED', 'REJECTED', 'FAILED'] as const;
-export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
 
 /**
  * The system of record for a payment's outcome. Redis holds the fast, replayable view; this row is
@@ -32,7 +29,12 @@ export class PaymentRecord {
   currency!: string;
 
   @Column({ type: 'varchar', length: 16 })
-  status!: TerminalStatus;
+  /** Always a terminal status: COMPLETED, DECLINED, REJECTED or FAILED (a CHECK constraint holds it). */
+  status!: PaymentStatus;
+
+  /** The stage that ended the payment (intake, validation, fraud, ledger, dead-letter). */
+  @Column({ type: 'varchar', length: 16 })
+  stage!: PaymentStage;
 
   @Column({ type: 'varchar', length: 64, nullable: true })
   reason!: string | null;

@@ -12,6 +12,8 @@ function createRedisClient(config: AppConfig): Redis {
     port: config.redis.port,
     password: config.redis.password,
     db: config.redis.db,
+    // Every key of the app carries the deployment's prefix, Lua scripts' KEYS included.
+    keyPrefix: config.redis.keyPrefix,
     // Fail commands quickly while Redis is away so HTTP callers get a 503 instead of hanging;
     // the client keeps reconnecting in the background.
     maxRetriesPerRequest: 1,

@@ -13,6 +13,7 @@ export class CreatePayments1764250000000 implements MigrationInterface {
         "amount_minor" bigint NOT NULL CHECK ("amount_minor" > 0),
         "currency" char(3) NOT NULL,
         "status" varchar(16) NOT NULL CHECK ("status" IN ('COMPLETED', 'DECLINED', 'REJECTED', 'FAILED')),
+        "stage" varchar(16) NOT NULL,
         "reason" varchar(64),
         "accepted_at" timestamptz NOT NULL,
         "created_at" timestamptz NOT NULL DEFAULT now(),

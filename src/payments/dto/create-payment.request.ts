@@ -1,0 +1,90 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  IsDefined,
+  IsIn,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  MaxLength,
+  ValidatorConstraint,
+  Validate,
+  type ValidationArguments,
+  type ValidatorConstraintInterface,
+} from 'class-validator';
+import { isSupportedCurrency, SUPPORTED_CURRENCIES } from '../currencies.js';
+import { AmountError, toMinorUnits } from '../money.js';
+
+const ID_PATTERN = /^[A-Za-z0-9._:-]+$/;
+const ID_RULE = 'must be 1 to 64 characters of letters, digits, ".", "_", ":" or "-"';
+/** The upper limit is configurable and checked by the service; here only the form and the decimals. */
+const NO_LIMIT = '999999999999999';
+
+/** A JSON number or a decimal string, positive, with no more decimals than the currency has. */
+@ValidatorConstraint({ name: 'amount' })
+class AmountForCurrency implements ValidatorConstraintInterface {
+  validate(value: unknown, args: ValidationArguments): boolean {
+    return amountProblem(value, args.object) === null;
+  }
+
+  defaultMessage(args: ValidationArguments): string {
+    return amountProblem(args.value, args.object) ?? 'amount is invalid';
+  }
+}
+
+function amountProblem(value: unknown, request: object): string | null {
+  if (typeof value !== 'number' && typeof value !== 'string') return 'amount must be a JSON number or a decimal string';
+  const { currency } = request as { currency?: unknown };
+  // An unknown currency is reported on its own field; judge the decimals by the most permissive one.
+  const judgedAs = isSupportedCurrency(currency) ? currency : 'BHD';
+  try {
+    toMinorUnits(value, judgedAs, NO_LIMIT);
+    return null;
+  } catch (error) {
+    if (error instanceof AmountError) return error.message;
+    throw error;
+  }
+}
+
+export class CreatePaymentRequest {
+  @ApiProperty({ example: 'ORDER-12345', pattern: ID_PATTERN.source, maxLength: 64 })
+  @IsDefined({ message: 'orderId is required' })
+  @IsString()
+  @Length(1, 64, { message: `orderId ${ID_RULE}` })
+  @Matches(ID_PATTERN, { message: `orderId ${ID_RULE}` })
+  orderId!: string;
+
+  @ApiProperty({
+    oneOf: [{ type: 'number' }, { type: 'string' }],
+    example: 99.99,
+    description: 'Major units, as a JSON number or a decimal string; no more decimals than the currency has',
+  })
+  @IsDefined({ message: 'amount is required' })
+  @Validate(AmountForCurrency)
+  amount!: number | string;
+
+  @ApiProperty({ enum: SUPPORTED_CURRENCIES, example: 'USD' })
+  @IsDefined({ message: 'currency is required' })
+  @IsIn(SUPPORTED_CURRENCIES, { message: `currency must be one of ${SUPPORTED_CURRENCIES.join(', ')}` })
+  currency!: string;
+
+  @ApiProperty({ example: 'USER-001', pattern: ID_PATTERN.source, maxLength: 64 })
+  @IsDefined({ message: 'userId is required' })
+  @IsString()
+  @Length(1, 64, { message: `userId ${ID_RULE}` })
+  @Matches(ID_PATTERN, { message: `userId ${ID_RULE}` })
+  userId!: string;
+
+  @ApiPropertyOptional({ example: 'MERCHANT-001', pattern: ID_PATTERN.source, maxLength: 64 })
+  @IsOptional()
+  @IsString()
+  @Length(1, 64, { message: `merchantId ${ID_RULE}` })
+  @Matches(ID_PATTERN, { message: `merchantId ${ID_RULE}` })
+  merchantId?: string;
+
+  @ApiPropertyOptional({ maxLength: 255 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  description?: string;
+}

@@ -1,0 +1,78 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { AppConfig } from '../config/app-config.js';
+import { REDIS } from '../redis/redis.module.js';
+
+/** The response a key is bound to, replayed verbatim for a retry with the same key and body. */
+export interface StoredResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+export type IdempotencyClaim =
+  | { kind: 'claimed' }
+  | { kind: 'replay'; response: StoredResponse }
+  | { kind: 'mismatch' }
+  | { kind: 'in_progress' };
+
+interface KeyRecord {
+  fingerprint: string;
+  response?: StoredResponse;
+}
+
+/**
+ * Stripe-style idempotency keys in Redis. The first request with a key claims it atomically (SET NX);
+ * a retry with the same body gets the stored response, one with another body is refused, and one that
+ * arrives while the first is still running waits for it.
+ */
+@Injectable()
+export class IdempotencyStore {
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Claims the key, or tells what the earlier request with it became. Waits up to waitMs for one in flight. */
+  async claim(key: string, fingerprint: string, waitMs: number): Promise<IdempotencyClaim> {
+    const redisKey = this.keyOf(key);
+    const ttl = this.config.payments.idempotencyTtlSeconds;
+    const deadline = Date.now() + waitMs;
+    for (let pause = 10; ; pause = Math.min(pause * 2, 100)) {
+      const created = await this.redis.set(redisKey, JSON.stringify({ fingerprint } satisfies KeyRecord), 'EX', ttl, 'NX');
+      if (created === 'OK') return { kind: 'claimed' };
+      const raw = await this.redis.get(redisKey);
+      if (raw !== null) {
+        const existing = JSON.parse(raw) as KeyRecord;
+        if (existing.fingerprint !== fingerprint) return { kind: 'mismatch' };
+        if (existing.response) return { kind: 'replay', response: existing.response };
+      }
+      // raw === null: the earlier request failed and released the key between our two calls; retry the claim.
+      if (raw !== null && Date.now() >= deadline) return { kind: 'in_progress' };
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+
+  async complete(key: string, fingerprint: string, response: StoredResponse): Promise<void> {
+    const record: KeyRecord = { fingerprint, response };
+    await this.redis.set(this.keyOf(key), JSON.stringify(record), 'EX', this.config.payments.idempotencyTtlSeconds);
+  }
+
+  /** Frees a key whose request failed, so that the client's retry runs again instead of replaying an error. */
+  async release(key: string, fingerprint: string): Promise<void> {
+    await this.redis.eval(RELEASE_IF_UNFINISHED, 1, this.keyOf(key), fingerprint);
+  }
+
+  private keyOf(key: string): string {
+    return `idempotency:${key}`;
+  }
+}
+
+/** Deletes the key only while it still holds this request's unfinished claim. */
+const RELEASE_IF_UNFINISHED = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local record = cjson.decode(raw)
+if record.fingerprint == ARGV[1] and record.response == nil then return redis.call('DEL', KEYS[1]) end
+return 0
+`;

@@ -1,0 +1,63 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { AppConfig } from '../config/app-config.js';
+import { REDIS } from '../redis/redis.module.js';
+
+export type OrderClaim = { kind: 'claimed' } | { kind: 'taken'; paymentId: string };
+
+/**
+ * One live payment per (merchant, order) at the front door: the first request claims the order
+ * atomically in Redis. This is the fast guard; the ledger's unique index is the final one, so an order
+ * is never completed twice even if Redis forgets a claim.
+ */
+@Injectable()
+export class OrderRegistry {
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly config: AppConfig,
+  ) {}
+
+  async claim(merchantId: string, orderId: string, paymentId: string): Promise<OrderClaim> {
+    const key = this.keyOf(merchantId, orderId);
+    const created = await this.redis.set(key, paymentId, 'EX', this.config.payments.stateRetentionSeconds, 'NX');
+    if (created === 'OK') return { kind: 'claimed' };
+    const holder = await this.redis.get(key);
+    if (holder === null) return this.claim(merchantId, orderId, paymentId);
+    return { kind: 'taken', paymentId: holder };
+  }
+
+  /** Moves the order from a payment that ended without taking money to a new one; false if someone else did first. */
+  async takeOver(merchantId: string, orderId: string, fromPaymentId: string, toPaymentId: string): Promise<boolean> {
+    const swapped = await this.redis.eval(
+      COMPARE_AND_SET,
+      1,
+      this.keyOf(merchantId, orderId),
+      fromPaymentId,
+      toPaymentId,
+      this.config.payments.stateRetentionSeconds,
+    );
+    return swapped === 1;
+  }
+
+  /** Gives the order back when its payment was never accepted. */
+  async release(merchantId: string, orderId: string, paymentId: string): Promise<void> {
+    await this.redis.eval(COMPARE_AND_DELETE, 1, this.keyOf(merchantId, orderId), paymentId);
+  }
+
+  private keyOf(merchantId: string, orderId: string): string {
+    return `order:${merchantId}:${orderId}`;
+  }
+}
+
+const COMPARE_AND_SET = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  return 1
+end
+return 0
+`;
+
+const COMPARE_AND_DELETE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;

@@ -1,0 +1,83 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
+import { ApiError } from '../http/api-error.js';
+import { PaymentStateStore, type CurrentState, type HistoryEntry } from '../state/payment-state.store.js';
+import type { CurrencyCode } from './currencies.js';
+import { formatMinorUnits } from './money.js';
+import { PaymentRecord } from './payment-record.entity.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Status queries: Redis first (the fast view), PostgreSQL when Redis has forgotten the payment or is
+ * away (terminal payments live there), and a 404 only when neither knows it.
+ */
+@Injectable()
+export class PaymentQueryService {
+  private readonly logger = new Logger(PaymentQueryService.name);
+
+  constructor(
+    private readonly state: PaymentStateStore,
+    @InjectRepository(PaymentRecord) private readonly records: Repository<PaymentRecord>,
+  ) {}
+
+  async current(paymentId: string): Promise<CurrentState> {
+    const fromRedis = UUID.test(paymentId) ? await this.fromRedis(() => this.state.current(paymentId)) : null;
+    if (fromRedis) return fromRedis;
+    return toCurrentState(await this.recordOrNotFound(paymentId));
+  }
+
+  async history(paymentId: string): Promise<HistoryEntry[]> {
+    const fromRedis = UUID.test(paymentId) ? await this.fromRedis(() => this.state.history(paymentId)) : null;
+    if (fromRedis && fromRedis.length > 0) return fromRedis;
+    const record = await this.recordOrNotFound(paymentId);
+    const source = { source: 'database' };
+    return [
+      { status: 'PENDING', stage: 'intake', at: record.acceptedAt.toISOString(), detail: source },
+      { status: record.status, stage: record.stage, at: record.updatedAt.toISOString(), ...(record.reason && { reason: record.reason }), detail: source },
+    ];
+  }
+
+  private async fromRedis<T>(read: () => Promise<T>): Promise<T | null> {
+    try {
+      return await read();
+    } catch (error) {
+      this.logger.warn(`Redis unavailable for a status query, reading PostgreSQL: ${(error as Error).message}`);
+      return null;
+    }
+  }
+
+  private async recordOrNotFound(paymentId: string): Promise<PaymentRecord> {
+    if (!UUID.test(paymentId)) throw paymentNotFound(paymentId);
+    let record: PaymentRecord | null;
+    try {
+      record = await this.records.findOneBy({ id: paymentId });
+    } catch (error) {
+      this.logger.warn(`PostgreSQL unavailable for a status query: ${(error as Error).message}`);
+      throw ApiError.unavailable('status_unavailable', 'The payment status cannot be read right now; retry shortly.', 1);
+    }
+    if (!record) throw paymentNotFound(paymentId);
+    return record;
+  }
+}
+
+function paymentNotFound(paymentId: string): ApiError {
+  return ApiError.notFound('payment_not_found', `No payment ${paymentId}.`);
+}
+
+function toCurrentState(record: PaymentRecord): CurrentState {
+  return {
+    paymentId: record.id,
+    orderId: record.orderId,
+    userId: record.userId,
+    merchantId: record.merchantId,
+    amount: formatMinorUnits(BigInt(record.amountMinor), record.currency as CurrencyCode),
+    currency: record.currency,
+    createdAt: record.acceptedAt.toISOString(),
+    status: record.status,
+    stage: record.stage,
+    reason: record.reason ?? undefined,
+    updatedAt: record.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,76 @@
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Req, Res } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiConflictResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiPayloadTooLargeResponse,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+  ApiUnsupportedMediaTypeResponse,
+  ApiBadRequestResponse,
+} from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../http/api-error.js';
+import { correlationIdOf } from '../http/correlation-id.js';
+import type { CurrentState, HistoryEntry } from '../state/payment-state.store.js';
+import { CreatePaymentRequest } from './dto/create-payment.request.js';
+import { AcceptedPaymentDoc, ApiErrorDoc, HistoryEntryDoc, PaymentStateDoc } from './dto/payment.docs.js';
+import { PaymentQueryService } from './payment-query.service.js';
+import { PaymentsService } from './payments.service.js';
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+@ApiTags('payments')
+@Controller('api/payments')
+export class PaymentsController {
+  constructor(
+    private readonly payments: PaymentsService,
+    private readonly queries: PaymentQueryService,
+  ) {}
+
+  @Post()
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({ summary: 'Take a payment: answered 202 once Kafka durably holds it' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Up to 255 printable characters; a retry with the same key and body replays the first answer' })
+  @ApiAcceptedResponse({ type: AcceptedPaymentDoc, headers: { Location: { description: '/api/payments/{paymentId}' } } })
+  @ApiBadRequestResponse({ type: ApiErrorDoc, description: 'Malformed JSON or invalid fields (each named)' })
+  @ApiConflictResponse({ type: ApiErrorDoc, description: 'The order already has a pending or completed payment (its paymentId is in the body)' })
+  @ApiPayloadTooLargeResponse({ type: ApiErrorDoc })
+  @ApiUnsupportedMediaTypeResponse({ type: ApiErrorDoc })
+  @ApiUnprocessableEntityResponse({ type: ApiErrorDoc, description: 'Idempotency-Key reused with another body' })
+  @ApiServiceUnavailableResponse({ type: ApiErrorDoc, description: 'Kafka or Redis could not take the payment in time; retry after Retry-After' })
+  async create(
+    @Body() body: CreatePaymentRequest,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<unknown> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw ApiError.invalidRequest('idempotency_key_invalid', 'Idempotency-Key must be 1 to 255 printable ASCII characters.', 'Idempotency-Key');
+    }
+    const { response, replayed } = await this.payments.create(body, idempotencyKey, correlationIdOf(request.headers));
+    void reply.status(response.statusCode).headers(response.headers);
+    if (replayed) void reply.header('Idempotent-Replayed', 'true');
+    return response.body;
+  }
+
+  @Get(':paymentId')
+  @ApiOperation({ summary: "A payment's current state" })
+  @ApiOkResponse({ type: PaymentStateDoc })
+  @ApiNotFoundResponse({ type: ApiErrorDoc })
+  current(@Param('paymentId') paymentId: string): Promise<CurrentState> {
+    return this.queries.current(paymentId);
+  }
+
+  @Get(':paymentId/events')
+  @ApiOperation({ summary: "A payment's state history, replayed from its Redis stream" })
+  @ApiOkResponse({ type: [HistoryEntryDoc] })
+  @ApiNotFoundResponse({ type: ApiErrorDoc })
+  history(@Param('paymentId') paymentId: string): Promise<HistoryEntry[]> {
+    return this.queries.history(paymentId);
+  }
+}

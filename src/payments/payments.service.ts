@@ -1,0 +1,215 @@
+import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { createHash, randomUUID } from 'node:crypto';
+import type { Repository } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
+import { ApiError } from '../http/api-error.js';
+import { createEnvelope } from '../kafka/event-envelope.js';
+import { EventPublishError, EventPublisher } from '../kafka/event-publisher.js';
+import { TOPICS } from '../kafka/topics.js';
+import { PaymentStateStore, type PaymentSnapshot } from '../state/payment-state.store.js';
+import { isTerminal } from '../state/payment-status.js';
+import type { CurrencyCode } from './currencies.js';
+import type { CreatePaymentRequest } from './dto/create-payment.request.js';
+import { IdempotencyStore, type StoredResponse } from './idempotency.store.js';
+import { AmountError, formatMinorUnits, toMinorUnits } from './money.js';
+import { OrderRegistry } from './order-registry.js';
+import { PAYMENT_EVENT_TYPES, type PaymentPayload } from './payment-events.js';
+import { PaymentRecord } from './payment-record.entity.js';
+
+export const ACCEPTED_MESSAGE = '支付请求已收到，正在处理中。';
+
+export interface AcceptedPayment extends PaymentSnapshot {
+  status: 'PENDING';
+  message: string;
+}
+
+export interface CreatePaymentResult {
+  response: StoredResponse;
+  replayed: boolean;
+}
+
+/** The front door: turns a valid request into exactly one durably published payment-initiated event. */
+@Injectable()
+export class PaymentsService {
+  private readonly logger = new Logger(PaymentsService.name);
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly publisher: EventPublisher,
+    private readonly state: PaymentStateStore,
+    private readonly idempotency: IdempotencyStore,
+    private readonly orders: OrderRegistry,
+    @InjectRepository(PaymentRecord) private readonly records: Repository<PaymentRecord>,
+  ) {}
+
+  async create(request: CreatePaymentRequest, idempotencyKey: string | undefined, correlationId: string): Promise<CreatePaymentResult> {
+    const payment = this.normalize(request);
+    if (idempotencyKey === undefined) return { response: await this.accept(payment, correlationId), replayed: false };
+
+    const fingerprint = fingerprintOf(payment);
+    const waitMs = this.config.kafka.publishTimeoutMs + 1000;
+    const claim = await this.redisCall(() => this.idempotency.claim(idempotencyKey, fingerprint, waitMs));
+    switch (claim.kind) {
+      case 'replay':
+        return { response: claim.response, replayed: true };
+      case 'mismatch':
+        throw new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, {
+          type: 'idempotency_error',
+          code: 'idempotency_key_reused',
+          message: 'This Idempotency-Key was already used with a different request body.',
+          param: 'Idempotency-Key',
+        });
+      case 'in_progress':
+        throw new ApiError(HttpStatus.CONFLICT, {
+          type: 'idempotency_error',
+          code: 'idempotency_request_in_progress',
+          message: 'A request with this Idempotency-Key is still being processed; retry shortly.',
+          param: 'Idempotency-Key',
+        });
+      case 'claimed':
+        break;
+    }
+    try {
+      const response = await this.accept(payment, correlationId);
+      await this.idempotency.complete(idempotencyKey, fingerprint, response).catch((error: Error) => {
+        // The payment is accepted; a lost record only means a retry would be told "order already paid".
+        this.logger.error(`Could not store the idempotent response of ${idempotencyKey}: ${error.message}`);
+      });
+      return { response, replayed: false };
+    } catch (error) {
+      await this.idempotency.release(idempotencyKey, fingerprint).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async accept(payment: PaymentPayload, correlationId: string): Promise<StoredResponse> {
+    const paymentId = randomUUID();
+    await this.claimOrder(payment, paymentId);
+
+    const envelope = createEnvelope(PAYMENT_EVENT_TYPES.initiated, paymentId, payment, correlationId, new Date(payment.acceptedAt));
+    try {
+      await this.publisher.publish([{ topic: TOPICS.initiated, key: payment.userId, envelope }]);
+    } catch (error) {
+      if (!(error instanceof EventPublishError)) throw error;
+      await this.abandon(paymentId, payment, error);
+      throw ApiError.unavailable('broker_unavailable', 'The payment could not be accepted right now; retry shortly.', 1);
+    }
+
+    const snapshot = this.snapshotOf(paymentId, payment);
+    await this.state
+      .append({ eventId: envelope.eventId, status: 'PENDING', stage: 'intake', at: payment.acceptedAt, payment: snapshot })
+      // Kafka holds the payment; the pipeline's next transition will bring the Redis view up to date.
+      .catch((error: Error) => this.logger.warn(`Payment ${paymentId} accepted but its PENDING state was not stored: ${error.message}`));
+
+    return {
+      statusCode: HttpStatus.ACCEPTED,
+      headers: { Location: `/api/payments/${paymentId}` },
+      body: { ...snapshot, status: 'PENDING', message: ACCEPTED_MESSAGE } satisfies AcceptedPayment,
+    };
+  }
+
+  /** The order is free, or its earlier payment ended without taking money; otherwise 409 naming that payment. */
+  private async claimOrder(payment: PaymentPayload, paymentId: string): Promise<void> {
+    const { merchantId, orderId } = payment;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const claim = await this.redisCall(() => this.orders.claim(merchantId, orderId, paymentId));
+      if (claim.kind === 'claimed') return;
+      const earlier = await this.redisCall(() => this.state.current(claim.paymentId));
+      const earlierEndedUnpaid = earlier !== null && isTerminal(earlier.status) && earlier.status !== 'COMPLETED';
+      if (!earlierEndedUnpaid) {
+        throw new ApiError(HttpStatus.CONFLICT, {
+          type: 'conflict_error',
+          code: earlier?.status === 'COMPLETED' ? 'order_already_paid' : 'order_payment_in_progress',
+          message: `Order ${orderId} already has a ${earlier?.status === 'COMPLETED' ? 'completed' : 'pending'} payment ${claim.paymentId}.`,
+          param: 'orderId',
+          paymentId: claim.paymentId,
+        });
+      }
+      if (await this.redisCall(() => this.orders.takeOver(merchantId, orderId, claim.paymentId, paymentId))) return;
+    }
+    throw ApiError.unavailable('order_contended', 'The order is being paid concurrently; retry shortly.', 1);
+  }
+
+  /**
+   * Kafka did not confirm the event. It may still land later, so the payment is ended as FAILED in the
+   * system of record first: the pipeline never moves money for a payment that is already terminal, which
+   * keeps the 503 the client gets true. Then the order is given back for a retry.
+   */
+  private async abandon(paymentId: string, payment: PaymentPayload, cause: EventPublishError): Promise<void> {
+    this.logger.warn(`Payment ${paymentId} not accepted: ${cause.message}`);
+    const reason = 'PUBLISH_UNCONFIRMED';
+    await this.records
+      .createQueryBuilder()
+      .insert()
+      .values({
+        id: paymentId,
+        merchantId: payment.merchantId,
+        orderId: payment.orderId,
+        userId: payment.userId,
+        amountMinor: payment.amountMinor,
+        currency: payment.currency,
+        status: 'FAILED',
+        stage: 'intake',
+        reason,
+        acceptedAt: new Date(payment.acceptedAt),
+      })
+      .orIgnore()
+      .execute()
+      .catch((error: Error) => this.logger.error(`Could not record abandoned payment ${paymentId}: ${error.message}`));
+    await this.state
+      .append({ eventId: randomUUID(), status: 'FAILED', stage: 'intake', at: new Date().toISOString(), reason, payment: this.snapshotOf(paymentId, payment) })
+      .catch(() => undefined);
+    await this.orders.release(payment.merchantId, payment.orderId, paymentId).catch(() => undefined);
+  }
+
+  private normalize(request: CreatePaymentRequest): PaymentPayload {
+    const currency = request.currency as CurrencyCode;
+    let amountMinor: bigint;
+    try {
+      amountMinor = toMinorUnits(request.amount, currency, this.config.payments.maxAmount);
+    } catch (error) {
+      if (error instanceof AmountError) throw ApiError.invalidRequest(`amount_${error.problem}`, error.message, 'amount');
+      throw error;
+    }
+    return {
+      orderId: request.orderId,
+      userId: request.userId,
+      merchantId: request.merchantId ?? this.config.payments.defaultMerchantId,
+      amountMinor: amountMinor.toString(),
+      currency,
+      ...(request.description !== undefined && { description: request.description }),
+      acceptedAt: new Date().toISOString(),
+    };
+  }
+
+  private snapshotOf(paymentId: string, payment: PaymentPayload): PaymentSnapshot {
+    return {
+      paymentId,
+      orderId: payment.orderId,
+      userId: payment.userId,
+      merchantId: payment.merchantId,
+      amount: formatMinorUnits(BigInt(payment.amountMinor), payment.currency),
+      currency: payment.currency,
+      createdAt: payment.acceptedAt,
+    };
+  }
+
+  /** Redis guards idempotency and orders; without it the intake cannot promise either, so it answers 503. */
+  private async redisCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      this.logger.warn(`Redis unavailable for intake: ${(error as Error).message}`);
+      throw ApiError.unavailable('state_store_unavailable', 'The payment could not be accepted right now; retry shortly.', 1);
+    }
+  }
+}
+
+/** Same key, same payment: the request as normalized (so 99.99 and "99.99" match), without its arrival time. */
+function fingerprintOf(payment: PaymentPayload): string {
+  const { acceptedAt: _acceptedAt, ...identity } = payment;
+  const canonical = JSON.stringify(Object.entries(identity).sort(([a], [b]) => a.localeCompare(b)));
+  return createHash('sha256').update(canonical).digest('hex');
+}

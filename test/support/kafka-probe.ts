@@ -1,0 +1,48 @@
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import type { AppConfig } from '../../src/config/app-config.js';
+import type { EventEnvelope } from '../../src/kafka/event-envelope.js';
+
+/** Reads a topic of the app from its beginning, so tests can assert on what really reached Kafka. */
+export class KafkaProbe {
+  readonly events: { envelope: EventEnvelope; key: string; headers: Record<string, string> }[] = [];
+  private readonly consumer: Consumer;
+
+  private constructor(
+    private readonly topic: string,
+    config: AppConfig,
+  ) {
+    const kafka = new Kafka({ clientId: 'e2e-probe', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
+    this.consumer = kafka.consumer({ groupId: `${config.kafka.topicPrefix}probe-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  }
+
+  static async start(config: AppConfig, logicalTopic: string): Promise<KafkaProbe> {
+    const probe = new KafkaProbe(`${config.kafka.topicPrefix}${logicalTopic}`, config);
+    await probe.consumer.connect();
+    await probe.consumer.subscribe({ topics: [probe.topic], fromBeginning: true });
+    await probe.consumer.run({
+      eachMessage: async ({ message }) => {
+        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+        probe.events.push({ envelope: JSON.parse(String(message.value)) as EventEnvelope, key: String(message.key), headers });
+      },
+    });
+    return probe;
+  }
+
+  /** Events whose payload matches, after waiting up to timeoutMs for at least `atLeast` of them. */
+  async waitFor(
+    match: (envelope: EventEnvelope) => boolean,
+    { atLeast = 1, timeoutMs = 15000 } = {},
+  ): Promise<EventEnvelope[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.events.map((e) => e.envelope).filter(match);
+      if (found.length >= atLeast || Date.now() > deadline) return found;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+}
