@@ -5,6 +5,10 @@ import { AppModule } from './app.module.js';
 import { type AppConfig } from './config/app-config.js';
 import { ApiExceptionFilter } from './http/api-exception.filter.js';
 import { ApiValidationPipe } from './http/validation.pipe.js';
+import { DeadLettersService } from './dead-letters/dead-letters.service.js';
+import { EventPublisher } from './kafka/event-publisher.js';
+import { KafkaStageServer } from './kafka/kafka-stage.server.js';
+import { KafkaTopics } from './kafka/kafka-topics.js';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 
 /** Payment bodies are small; anything much larger is a mistake or an attack. */
@@ -37,12 +41,27 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     .setVersion('1')
     .build();
   SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, openApi));
+
+  // The pipeline stages (validation, fraud, ledger) are consumer controllers on our own Kafka transport.
+  app.connectMicroservice(
+    {
+      strategy: new KafkaStageServer({
+        config,
+        topics: app.get(KafkaTopics),
+        publisher: app.get(EventPublisher),
+        deadLetters: app.get(DeadLettersService),
+      }),
+    },
+    { inheritAppConfig: false },
+  );
   app.enableShutdownHooks();
   return app;
 }
 
 export async function startApp(config: AppConfig): Promise<NestFastifyApplication> {
   const app = await createApp(config);
+  await app.init(); // topics are provisioned here, before any stage consumer subscribes
+  await app.startAllMicroservices();
   await app.listen(config.http.port, config.http.host);
   new Logger('Bootstrap').log(`Listening on http://${config.http.host}:${config.http.port} (${config.env})`);
   return app;

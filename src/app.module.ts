@@ -5,6 +5,10 @@ import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { KafkaModule } from './kafka/kafka.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
+import { DeadLettersModule } from './dead-letters/dead-letters.module.js';
+import { FraudModule } from './fraud/fraud.module.js';
+import { LedgerModule } from './ledger/ledger.module.js';
+import { ValidationModule } from './validation/validation.module.js';
 import { RedisModule } from './redis/redis.module.js';
 
 @Module({})
@@ -12,7 +16,18 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, KafkaModule, HealthModule, PaymentsModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule,
+        RedisModule,
+        KafkaModule,
+        HealthModule,
+        PaymentsModule,
+        ValidationModule,
+        FraudModule,
+        LedgerModule,
+        DeadLettersModule,
+      ],
     };
   }
 }

@@ -1,4 +1,9 @@
+import { CURRENCY_MINOR_DIGITS, isSupportedCurrency, type CurrencyCode } from '../money/currencies.js';
+import { truncateToMinorUnits } from '../money/money.js';
 import { type EnvironmentVariables, loadEnvironment } from './environment.js';
+
+/** Amounts per currency, in minor units. */
+export type PerCurrency<T> = Partial<Record<CurrencyCode, T>>;
 
 /**
  * The typed configuration every service receives by injection. Built once at boot from the
@@ -32,6 +37,27 @@ export class AppConfig {
     idempotencyTtlSeconds: number;
     stateRetentionSeconds: number;
     globalStreamMaxLen: number;
+  };
+
+  readonly pipeline: {
+    maxAttempts: number;
+    retryInitialMs: number;
+    retryMaxMs: number;
+    partitionsConcurrency: number;
+  };
+  readonly validation: {
+    enabledCurrencies: CurrencyCode[];
+    limits: PerCurrency<{ min: bigint; max: bigint }>;
+    blockedPayers: Set<string>;
+  };
+  readonly fraud: {
+    velocityWindowSeconds: number;
+    velocityMaxCount: number;
+    velocityMaxAmount: PerCurrency<bigint>;
+    amountThresholds: PerCurrency<bigint>;
+    blocklist: Set<string>;
+    newUserHours: number;
+    newUserLimits: PerCurrency<bigint>;
   };
 
   constructor(vars: EnvironmentVariables) {
@@ -69,9 +95,59 @@ export class AppConfig {
       stateRetentionSeconds: vars.STATE_RETENTION_SECONDS,
       globalStreamMaxLen: vars.STATE_GLOBAL_STREAM_MAXLEN,
     };
+    this.pipeline = {
+      maxAttempts: vars.STAGE_MAX_ATTEMPTS,
+      retryInitialMs: vars.STAGE_RETRY_INITIAL_MS,
+      retryMaxMs: vars.STAGE_RETRY_MAX_MS,
+      partitionsConcurrency: vars.KAFKA_PARTITIONS_CONCURRENCY,
+    };
+    this.validation = {
+      enabledCurrencies: currencyList('ENABLED_CURRENCIES', vars.ENABLED_CURRENCIES),
+      limits: perCurrency('PAYMENT_LIMITS', vars.PAYMENT_LIMITS, (currency, text) => {
+        const [min, max] = text.split('-');
+        return { min: toMinor(currency, min), max: toMinor(currency, max) };
+      }),
+      blockedPayers: idSet(vars.BLOCKED_PAYERS),
+    };
+    this.fraud = {
+      velocityWindowSeconds: vars.FRAUD_VELOCITY_WINDOW_SECONDS,
+      velocityMaxCount: vars.FRAUD_VELOCITY_MAX_COUNT,
+      velocityMaxAmount: perCurrency('FRAUD_VELOCITY_MAX_AMOUNT', vars.FRAUD_VELOCITY_MAX_AMOUNT, toMinor),
+      amountThresholds: perCurrency('FRAUD_AMOUNT_THRESHOLDS', vars.FRAUD_AMOUNT_THRESHOLDS, toMinor),
+      blocklist: idSet(vars.FRAUD_BLOCKLIST),
+      newUserHours: vars.FRAUD_NEW_USER_HOURS,
+      newUserLimits: perCurrency('FRAUD_NEW_USER_LIMITS', vars.FRAUD_NEW_USER_LIMITS, toMinor),
+    };
   }
 
   static fromEnvironment(env: NodeJS.ProcessEnv = process.env): AppConfig {
     return new AppConfig(loadEnvironment(env));
   }
+}
+
+function currencyList(variable: string, text: string): CurrencyCode[] {
+  return text ? text.split(',').map((code) => supportedCurrency(variable, code)) : [];
+}
+
+function perCurrency<T>(variable: string, text: string, parse: (currency: CurrencyCode, value: string) => T): PerCurrency<T> {
+  const result: PerCurrency<T> = {};
+  for (const item of text ? text.split(',') : []) {
+    const [code, value] = [item.slice(0, 3), item.slice(4)];
+    result[supportedCurrency(variable, code)] = parse(code as CurrencyCode, value);
+  }
+  return result;
+}
+
+function supportedCurrency(variable: string, code: string): CurrencyCode {
+  if (!isSupportedCurrency(code)) throw new Error(`Invalid configuration:\n  ${variable}: ${code} is not a supported currency`);
+  return code;
+}
+
+/** Config amounts are trusted decimals (the environment schema checked their form); extra decimals are cut. */
+function toMinor(currency: CurrencyCode, major: string): bigint {
+  return truncateToMinorUnits(major, CURRENCY_MINOR_DIGITS[currency]);
+}
+
+function idSet(text: string): Set<string> {
+  return new Set(text ? text.split(',') : []);
 }

@@ -38,3 +38,21 @@ describe('AppConfig', () => {
     expect(config.database.password).toBeUndefined();
   });
 });
+
+describe('AppConfig pipeline rules', () => {
+  it('should read per-currency amounts as minor units', () => {
+    const config = AppConfig.fromEnvironment({
+      FRAUD_AMOUNT_THRESHOLDS: 'USD:100.5,JPY:5000,BHD:1.25',
+      PAYMENT_LIMITS: 'USD:0.50-20',
+      BLOCKED_PAYERS: 'U1,U2',
+    });
+    expect(config.fraud.amountThresholds).toEqual({ USD: 10050n, JPY: 5000n, BHD: 1250n });
+    expect(config.validation.limits.USD).toEqual({ min: 50n, max: 2000n });
+    expect(config.validation.blockedPayers).toEqual(new Set(['U1', 'U2']));
+  });
+
+  it('should refuse an unsupported currency in a rule, naming the variable', () => {
+    expect(() => AppConfig.fromEnvironment({ FRAUD_AMOUNT_THRESHOLDS: 'XYZ:10' })).toThrow(/FRAUD_AMOUNT_THRESHOLDS: XYZ/);
+    expect(() => AppConfig.fromEnvironment({ PAYMENT_LIMITS: 'USD:10' })).toThrow(/PAYMENT_LIMITS=/);
+  });
+});

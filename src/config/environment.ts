@@ -13,6 +13,12 @@ import {
   validateSync,
 } from 'class-validator';
 
+const DECIMAL = '\\d{1,15}(?:\\.\\d{1,3})?';
+const CURRENCY_LIST = /^([A-Z]{3}(,[A-Z]{3})*)?$/;
+const CURRENCY_AMOUNTS = new RegExp(`^([A-Z]{3}:${DECIMAL}(,[A-Z]{3}:${DECIMAL})*)?$`);
+const CURRENCY_RANGES = new RegExp(`^([A-Z]{3}:${DECIMAL}-${DECIMAL}(,[A-Z]{3}:${DECIMAL}-${DECIMAL})*)?$`);
+const ID_LIST = /^([A-Za-z0-9._:-]{1,64}(,[A-Za-z0-9._:-]{1,64})*)?$/;
+
 /**
  * Every environment variable the app reads, with its laptop-friendly default.
  * This is the only place that touches `process.env`; README.md and .env.example list the same names.
@@ -97,6 +103,58 @@ export class EnvironmentVariables {
 
   @IsInt() @Min(60) @Max(60 * 60 * 24 * 30)
   IDEMPOTENCY_TTL_SECONDS = 60 * 60 * 24;
+
+  /** Pipeline stages: attempts per event before it goes to the dead-letter topic, with exponential backoff. */
+  @IsInt() @Min(1) @Max(100)
+  STAGE_MAX_ATTEMPTS = 10;
+
+  @IsInt() @Min(1) @Max(60_000)
+  STAGE_RETRY_INITIAL_MS = 200;
+
+  @IsInt() @Min(1) @Max(300_000)
+  STAGE_RETRY_MAX_MS = 5000;
+
+  /** Partitions each stage consumer works on at once (kafkajs partitionsConsumedConcurrently). */
+  @IsInt() @Min(1) @Max(100)
+  KAFKA_PARTITIONS_CONCURRENCY = 3;
+
+  @Matches(CURRENCY_LIST, { message: 'ENABLED_CURRENCIES must be a comma-separated list of currency codes' })
+  ENABLED_CURRENCIES = 'USD,EUR,GBP,CNY,JPY,KRW,BHD';
+
+  /** Per-currency minimum and maximum of one payment in major units, e.g. "USD:0.50-50000,JPY:50-5000000". */
+  @Matches(CURRENCY_RANGES, { message: 'PAYMENT_LIMITS must look like USD:0.50-50000,JPY:50-5000000' })
+  PAYMENT_LIMITS = '';
+
+  /** Payers the validation stage refuses (comma-separated userIds). */
+  @Matches(ID_LIST, { message: 'BLOCKED_PAYERS must be a comma-separated list of userIds' })
+  BLOCKED_PAYERS = '';
+
+  @IsInt() @Min(1) @Max(60 * 60 * 24 * 30)
+  FRAUD_VELOCITY_WINDOW_SECONDS = 60;
+
+  /** Most payments one payer may make within the window; 0 turns the rule off. */
+  @IsInt() @Min(0) @Max(1_000_000)
+  FRAUD_VELOCITY_MAX_COUNT = 30;
+
+  /** Most one payer may spend per currency within the window, e.g. "USD:20000". */
+  @Matches(CURRENCY_AMOUNTS, { message: 'FRAUD_VELOCITY_MAX_AMOUNT must look like USD:20000,EUR:20000' })
+  FRAUD_VELOCITY_MAX_AMOUNT = 'USD:50000,EUR:50000,GBP:40000,CNY:350000,JPY:7500000,KRW:65000000,BHD:20000';
+
+  /** A single payment above this is refused as fraud, per currency. */
+  @Matches(CURRENCY_AMOUNTS, { message: 'FRAUD_AMOUNT_THRESHOLDS must look like USD:10000,EUR:10000' })
+  FRAUD_AMOUNT_THRESHOLDS = 'USD:10000,EUR:10000,GBP:8000,CNY:70000,JPY:1500000,KRW:13000000,BHD:4000';
+
+  /** Payers the fraud stage refuses outright (comma-separated userIds). */
+  @Matches(ID_LIST, { message: 'FRAUD_BLOCKLIST must be a comma-separated list of userIds' })
+  FRAUD_BLOCKLIST = '';
+
+  /** A payer first seen by the fraud stage less than this many hours ago counts as new; 0 turns the rule off. */
+  @IsInt() @Min(0) @Max(24 * 365)
+  FRAUD_NEW_USER_HOURS = 24;
+
+  /** Largest single payment of a new payer, per currency. */
+  @Matches(CURRENCY_AMOUNTS, { message: 'FRAUD_NEW_USER_LIMITS must look like USD:2000,EUR:2000' })
+  FRAUD_NEW_USER_LIMITS = 'USD:5000,EUR:5000,GBP:4000,CNY:35000,JPY:750000,KRW:6500000,BHD:2000';
 
   @IsInt() @Min(60) @Max(60 * 60 * 24 * 365)
   STATE_RETENTION_SECONDS = 60 * 60 * 24 * 7;

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 /** Version 1 of the JSON envelope every payment event travels in. */
 export interface EventEnvelope<TPayload = Record<string, unknown>> {
@@ -17,6 +17,16 @@ export function createEnvelope<TPayload>(
   payload: TPayload,
   correlationId: string,
   now: Date = new Date(),
+  eventId: string = randomUUID(),
 ): EventEnvelope<TPayload> {
-  return { specVersion: 1, eventId: randomUUID(), type, paymentId, occurredAt: now.toISOString(), correlationId, payload };
+  return { specVersion: 1, eventId, type, paymentId, occurredAt: now.toISOString(), correlationId, payload };
+}
+
+/**
+ * The id of "payment X reached step Y", the same every time a stage redoes that step after a
+ * redelivery, so that consumers (and the state module) can drop the repeat.
+ */
+export function stepEventId(paymentId: string, type: string): string {
+  const hex = createHash('sha256').update(`${paymentId}/${type}`).digest('hex');
+  return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20, 32)].join('-');
 }

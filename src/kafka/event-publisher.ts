@@ -20,6 +20,15 @@ export class EventPublishError extends Error {
   }
 }
 
+/** A record as Kafka stores it, for messages that are not our envelopes (dead letters keep the original bytes). */
+export interface OutgoingRecord {
+  /** Physical topic name. */
+  topic: string;
+  key: string | null;
+  value: string;
+  headers?: Record<string, string>;
+}
+
 export interface OutgoingEvent {
   /** Logical topic name from TOPICS. */
   topic: string;
@@ -59,7 +68,18 @@ export class EventPublisher implements OnModuleDestroy {
   }
 
   /** Publishes events and resolves only once Kafka acknowledged all of them with acks=all. */
-  async publish(events: OutgoingEvent[], timeoutMs = this.config.kafka.publishTimeoutMs): Promise<void> {
+  publish(events: OutgoingEvent[], timeoutMs = this.config.kafka.publishTimeoutMs): Promise<void> {
+    const records = events.map((event) => ({
+      topic: this.topics.physical(event.topic),
+      key: event.key,
+      value: JSON.stringify(event.envelope),
+      headers: { 'x-correlation-id': event.envelope.correlationId, ...event.headers },
+    }));
+    return this.publishRecords(records, timeoutMs);
+  }
+
+  /** Publishes raw records with the same guarantees as publish(). */
+  async publishRecords(records: OutgoingRecord[], timeoutMs = this.config.kafka.publishTimeoutMs): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -67,7 +87,7 @@ export class EventPublisher implements OnModuleDestroy {
         timeoutMs,
       );
     });
-    const sending = this.send(events);
+    const sending = this.send(records);
     this.inFlight.add(sending);
     void sending.catch(() => undefined).finally(() => this.inFlight.delete(sending));
     try {
@@ -80,13 +100,12 @@ export class EventPublisher implements OnModuleDestroy {
     }
   }
 
-  private async send(events: OutgoingEvent[]): Promise<void> {
+  private async send(records: OutgoingRecord[]): Promise<void> {
     await this.ensureConnected();
-    const byTopic = new Map<string, { key: string; value: string; headers?: Record<string, string> }[]>();
-    for (const event of events) {
-      const topic = this.topics.physical(event.topic);
+    const byTopic = new Map<string, Omit<OutgoingRecord, 'topic'>[]>();
+    for (const { topic, ...message } of records) {
       const messages = byTopic.get(topic) ?? [];
-      messages.push({ key: event.key, value: JSON.stringify(event.envelope), headers: event.headers });
+      messages.push(message);
       byTopic.set(topic, messages);
     }
     await this.producer.sendBatch({

@@ -34,11 +34,15 @@ export class TopicProvisioner implements OnApplicationBootstrap {
   }
 
   private async ensureTopics(admin: Admin): Promise<void> {
+    const wanted = allTopics().map((t) => this.topics.physical(t));
     const existing = new Set(await admin.listTopics());
-    const missing = allTopics()
-      .map((t) => this.topics.physical(t))
-      .filter((t) => !existing.has(t));
-    if (missing.length === 0) return;
+    const missing = wanted.filter((t) => !existing.has(t));
+    if (missing.length > 0) await this.createTopics(admin, missing);
+    // New topics, or a broker that has just restarted, can lack partition leaders for a moment.
+    await this.waitForLeaders(admin, wanted);
+  }
+
+  private async createTopics(admin: Admin, missing: string[]): Promise<void> {
     const { partitions, replicationFactor } = this.config.kafka;
     await admin.createTopics({
       waitForLeaders: true,
@@ -50,5 +54,20 @@ export class TopicProvisioner implements OnApplicationBootstrap {
       })),
     });
     this.logger.log(`Created topics ${missing.join(', ')} (${partitions} partitions, replication ${replicationFactor})`);
+  }
+
+  /** Consumers that subscribe before every partition has a leader fail with UNKNOWN_TOPIC_OR_PARTITION. */
+  private async waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        const { topics: described } = await admin.fetchTopicMetadata({ topics });
+        if (described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+      }
+      if (Date.now() > deadline) throw new Error(`Topics ${topics.join(', ')} have no leaders yet`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 }

@@ -1,4 +1,10 @@
-import type { CurrencyCode } from './currencies.js';
+import type { CurrencyCode } from '../money/currencies.js';
+import { formatMinorUnits } from '../money/money.js';
+import { isSupportedCurrency } from '../money/currencies.js';
+import type { EventEnvelope } from '../kafka/event-envelope.js';
+import { PermanentEventError } from '../kafka/stage-context.js';
+import type { PaymentSnapshot } from '../state/payment-state.store.js';
+import type { PaymentStage, PaymentStatus } from '../state/payment-status.js';
 
 /** Event types of the pipeline, carried in EventEnvelope.type. */
 export const PAYMENT_EVENT_TYPES = {
@@ -21,4 +27,61 @@ export interface PaymentPayload {
   description?: string;
   /** When the intake accepted it (the 202), for end-to-end latency. */
   acceptedAt: string;
+}
+
+/** What the fraud stage adds for the ledger and the record. */
+export interface RiskAssessment {
+  score: number;
+  rules: string[];
+}
+
+export interface ApprovedPaymentPayload extends PaymentPayload {
+  risk: RiskAssessment;
+}
+
+/** The one terminal outcome of a payment, as published on payments.finalized. */
+export interface FinalizedPaymentPayload extends PaymentPayload {
+  status: PaymentStatus;
+  stage: PaymentStage;
+  reason: string | null;
+  riskScore: number | null;
+  finalizedAt: string;
+}
+
+export function snapshotOf(paymentId: string, payment: PaymentPayload): PaymentSnapshot {
+  return {
+    paymentId,
+    orderId: payment.orderId,
+    userId: payment.userId,
+    merchantId: payment.merchantId,
+    amount: formatMinorUnits(BigInt(payment.amountMinor), payment.currency),
+    currency: payment.currency,
+    createdAt: payment.acceptedAt,
+  };
+}
+
+const ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * Stages trust nothing that arrives from Kafka: a payload without the payment's fields is a poison
+ * event and goes to the dead-letter topic at once.
+ */
+export function assertPaymentPayload(payload: unknown): asserts payload is PaymentPayload {
+  const p = payload as Partial<PaymentPayload> | null;
+  const valid =
+    p !== null &&
+    typeof p === 'object' &&
+    typeof p.orderId === 'string' && ID.test(p.orderId) &&
+    typeof p.userId === 'string' && ID.test(p.userId) &&
+    typeof p.merchantId === 'string' && ID.test(p.merchantId) &&
+    typeof p.amountMinor === 'string' && /^[1-9]\d{0,17}$/.test(p.amountMinor) &&
+    isSupportedCurrency(p.currency) &&
+    typeof p.acceptedAt === 'string' && !Number.isNaN(Date.parse(p.acceptedAt));
+  if (!valid) throw new PermanentEventError('Malformed event: the payload is not a payment');
+}
+
+/** The envelope as a payment event, or a PermanentEventError (dead letter) when it is not one. */
+export function asPaymentEvent(event: EventEnvelope<unknown>): EventEnvelope<PaymentPayload> {
+  assertPaymentPayload(event.payload);
+  return event as EventEnvelope<PaymentPayload>;
 }

@@ -3,8 +3,8 @@ import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
 import { ApiError } from '../http/api-error.js';
 import { PaymentStateStore, type CurrentState, type HistoryEntry } from '../state/payment-state.store.js';
-import type { CurrencyCode } from './currencies.js';
-import { formatMinorUnits } from './money.js';
+import type { CurrencyCode } from '../money/currencies.js';
+import { formatMinorUnits } from '../money/money.js';
 import { PaymentRecord } from './payment-record.entity.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -39,6 +39,10 @@ export class PaymentRecord {
   @Column({ type: 'varchar', length: 64, nullable: true })
   reason!: string | null;
 
+  /** The fraud stage's score (0-100) for payments that got that far. */
+  @Column({ name: 'risk_score', type: 'integer', nullable: true })
+  riskScore!: number | null;
+
   @Column({ name: 'accepted_at', type: 'timestamptz' })
   acceptedAt!: Date;
 

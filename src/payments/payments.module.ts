@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { StateModule } from '../state/state.module.js';
 import { IdempotencyStore } from './idempotency.store.js';
 import { OrderRegistry } from './order-registry.js';
+import { PaymentLifecycle } from './payment-lifecycle.service.js';
 import { PaymentQueryService } from './payment-query.service.js';
 import { PaymentRecord } from './payment-record.entity.js';
 import { PaymentsController } from './payments.controller.js';
@@ -11,6 +12,7 @@ import { PaymentsService } from './payments.service.js';
 @Module({
   imports: [TypeOrmModule.forFeature([PaymentRecord]), StateModule],
   controllers: [PaymentsController],
-  providers: [PaymentsService, PaymentQueryService, IdempotencyStore, OrderRegistry],
+  providers: [PaymentsService, PaymentQueryService, PaymentLifecycle, IdempotencyStore, OrderRegistry],
+  exports: [PaymentLifecycle],
 })
 export class PaymentsModule {}

@@ -9,12 +9,13 @@ import { EventPublishError, EventPublisher } from '../kafka/event-publisher.js';
 import { TOPICS } from '../kafka/topics.js';
 import { PaymentStateStore, type PaymentSnapshot } from '../state/payment-state.store.js';
 import { isTerminal } from '../state/payment-status.js';
-import type { CurrencyCode } from './currencies.js';
+import type { CurrencyCode } from '../money/currencies.js';
 import type { CreatePaymentRequest } from './dto/create-payment.request.js';
 import { IdempotencyStore, type StoredResponse } from './idempotency.store.js';
-import { AmountError, formatMinorUnits, toMinorUnits } from './money.js';
+import { AmountError, toMinorUnits } from '../money/money.js';
 import { OrderRegistry } from './order-registry.js';
-import { PAYMENT_EVENT_TYPES, type PaymentPayload } from './payment-events.js';
+import { PAYMENT_EVENT_TYPES, snapshotOf, type PaymentPayload } from './payment-events.js';
+import { PaymentLifecycle } from './payment-lifecycle.service.js';
 import { PaymentRecord } from './payment-record.entity.js';
 
 export const ACCEPTED_MESSAGE = '支付请求已收到，正在处理中。';
@@ -40,6 +41,7 @@ export class PaymentsService {
     private readonly state: PaymentStateStore,
     private readonly idempotency: IdempotencyStore,
     private readonly orders: OrderRegistry,
+    private readonly lifecycle: PaymentLifecycle,
     @InjectRepository(PaymentRecord) private readonly records: Repository<PaymentRecord>,
   ) {}
 
@@ -96,7 +98,7 @@ export class PaymentsService {
       throw ApiError.unavailable('broker_unavailable', 'The payment could not be accepted right now; retry shortly.', 1);
     }
 
-    const snapshot = this.snapshotOf(paymentId, payment);
+    const snapshot = snapshotOf(paymentId, payment);
     await this.state
       .append({ eventId: envelope.eventId, status: 'PENDING', stage: 'intake', at: payment.acceptedAt, payment: snapshot })
       // Kafka holds the payment; the pipeline's next transition will bring the Redis view up to date.
@@ -139,26 +141,11 @@ export class PaymentsService {
   private async abandon(paymentId: string, payment: PaymentPayload, cause: EventPublishError): Promise<void> {
     this.logger.warn(`Payment ${paymentId} not accepted: ${cause.message}`);
     const reason = 'PUBLISH_UNCONFIRMED';
-    await this.records
-      .createQueryBuilder()
-      .insert()
-      .values({
-        id: paymentId,
-        merchantId: payment.merchantId,
-        orderId: payment.orderId,
-        userId: payment.userId,
-        amountMinor: payment.amountMinor,
-        currency: payment.currency,
-        status: 'FAILED',
-        stage: 'intake',
-        reason,
-        acceptedAt: new Date(payment.acceptedAt),
-      })
-      .orIgnore()
-      .execute()
+    await this.lifecycle
+      .recordTerminal(this.records.manager, paymentId, payment, { status: 'FAILED', stage: 'intake', reason }, { keepExisting: true })
       .catch((error: Error) => this.logger.error(`Could not record abandoned payment ${paymentId}: ${error.message}`));
     await this.state
-      .append({ eventId: randomUUID(), status: 'FAILED', stage: 'intake', at: new Date().toISOString(), reason, payment: this.snapshotOf(paymentId, payment) })
+      .append({ eventId: randomUUID(), status: 'FAILED', stage: 'intake', at: new Date().toISOString(), reason, payment: snapshotOf(paymentId, payment) })
       .catch(() => undefined);
     await this.orders.release(payment.merchantId, payment.orderId, paymentId).catch(() => undefined);
   }
@@ -180,18 +167,6 @@ export class PaymentsService {
       currency,
       ...(request.description !== undefined && { description: request.description }),
       acceptedAt: new Date().toISOString(),
-    };
-  }
-
-  private snapshotOf(paymentId: string, payment: PaymentPayload): PaymentSnapshot {
-    return {
-      paymentId,
-      orderId: payment.orderId,
-      userId: payment.userId,
-      merchantId: payment.merchantId,
-      amount: formatMinorUnits(BigInt(payment.amountMinor), payment.currency),
-      currency: payment.currency,
-      createdAt: payment.acceptedAt,
     };
   }
 

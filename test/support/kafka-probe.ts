@@ -5,7 +5,7 @@ import type { EventEnvelope } from '../../src/kafka/event-envelope.js';
 
 /** Reads a topic of the app from its beginning, so tests can assert on what really reached Kafka. */
 export class KafkaProbe {
-  readonly events: { envelope: EventEnvelope; key: string; headers: Record<string, string> }[] = [];
+  readonly events: { envelope: EventEnvelope | null; raw: string; key: string; headers: Record<string, string> }[] = [];
   private readonly consumer: Consumer;
 
   private constructor(
@@ -23,7 +23,8 @@ export class KafkaProbe {
     await probe.consumer.run({
       eachMessage: async ({ message }) => {
         const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
-        probe.events.push({ envelope: JSON.parse(String(message.value)) as EventEnvelope, key: String(message.key), headers });
+        const raw = String(message.value);
+        probe.events.push({ envelope: parseOrNull(raw), raw, key: String(message.key), headers });
       },
     });
     return probe;
@@ -36,7 +37,7 @@ export class KafkaProbe {
   ): Promise<EventEnvelope[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = this.events.map((e) => e.envelope).filter(match);
+      const found = this.events.flatMap((e) => (e.envelope ? [e.envelope] : [])).filter(match);
       if (found.length >= atLeast || Date.now() > deadline) return found;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -44,5 +45,14 @@ export class KafkaProbe {
 
   async stop(): Promise<void> {
     await this.consumer.disconnect();
+  }
+}
+
+/** Dead-letter topics also carry records that are not JSON at all. */
+function parseOrNull(raw: string): EventEnvelope | null {
+  try {
+    return JSON.parse(raw) as EventEnvelope;
+  } catch {
+    return null;
   }
 }

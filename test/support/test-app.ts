@@ -15,6 +15,8 @@ export interface RunningApp {
 export async function startTestApp(overrides: Record<string, string> = {}): Promise<RunningApp> {
   const config = testConfig(overrides);
   const app = await createApp(config);
+  await app.init();
+  await app.startAllMicroservices();
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   return { app, config, url: `http://127.0.0.1:${port}`, close: () => app.close() };

@@ -1,4 +1,5 @@
 import { CreatePayments1764250000000 } from './1764250000000-create-payments.js';
+import { CreateLedger1764260000000 } from './1764260000000-create-ledger.js';
 
 /** Every migration, oldest first. Listed explicitly: globs do not load TypeScript-compiled ESM reliably. */
-export const MIGRATIONS = [CreatePayments1764250000000];
+export const MIGRATIONS = [CreatePayments1764250000000, CreateLedger1764260000000];

@@ -7,44 +7,13 @@ import {
   Length,
   Matches,
   MaxLength,
-  ValidatorConstraint,
   Validate,
-  type ValidationArguments,
-  type ValidatorConstraintInterface,
 } from 'class-validator';
-import { isSupportedCurrency, SUPPORTED_CURRENCIES } from '../currencies.js';
-import { AmountError, toMinorUnits } from '../money.js';
+import { AmountForCurrency } from '../../money/amount.validator.js';
+import { SUPPORTED_CURRENCIES } from '../../money/currencies.js';
 
 const ID_PATTERN = /^[A-Za-z0-9._:-]+$/;
 const ID_RULE = 'must be 1 to 64 characters of letters, digits, ".", "_", ":" or "-"';
-/** The upper limit is configurable and checked by the service; here only the form and the decimals. */
-const NO_LIMIT = '999999999999999';
-
-/** A JSON number or a decimal string, positive, with no more decimals than the currency has. */
-@ValidatorConstraint({ name: 'amount' })
-class AmountForCurrency implements ValidatorConstraintInterface {
-  validate(value: unknown, args: ValidationArguments): boolean {
-    return amountProblem(value, args.object) === null;
-  }
-
-  defaultMessage(args: ValidationArguments): string {
-    return amountProblem(args.value, args.object) ?? 'amount is invalid';
-  }
-}
-
-function amountProblem(value: unknown, request: object): string | null {
-  if (typeof value !== 'number' && typeof value !== 'string') return 'amount must be a JSON number or a decimal string';
-  const { currency } = request as { currency?: unknown };
-  // An unknown currency is reported on its own field; judge the decimals by the most permissive one.
-  const judgedAs = isSupportedCurrency(currency) ? currency : 'BHD';
-  try {
-    toMinorUnits(value, judgedAs, NO_LIMIT);
-    return null;
-  } catch (error) {
-    if (error instanceof AmountError) return error.message;
-    throw error;
-  }
-}
 
 export class CreatePaymentRequest {
   @ApiProperty({ example: 'ORDER-12345', pattern: ID_PATTERN.source, maxLength: 64 })

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { PAYMENT_STATUSES } from '../../state/payment-status.js';
-import { SUPPORTED_CURRENCIES } from '../currencies.js';
+import { SUPPORTED_CURRENCIES } from '../../money/currencies.js';
 
 /** OpenAPI shapes of the responses (documentation only; the services return plain objects). */
 export class PaymentStateDoc {

@@ -35,7 +35,7 @@ export function toMinorUnits(amount: number | string, currency: CurrencyCode, ma
   }
   const minor = BigInt(whole + significantFraction.padEnd(digits, '0'));
   if (minor <= 0n) throw new AmountError('not_positive', 'amount must be greater than zero');
-  if (minor > toMinorUnitsUnchecked(maxMajor, digits)) {
+  if (minor > truncateToMinorUnits(maxMajor, digits)) {
     throw new AmountError('too_large', `amount must be at most ${maxMajor} ${currency}`);
   }
   return minor;
@@ -54,7 +54,8 @@ function numberToDecimal(value: number): string {
   return Number.isFinite(value) ? String(value) : 'NaN';
 }
 
-function toMinorUnitsUnchecked(major: string, digits: number): bigint {
+/** Minor units of a decimal already known to be well-formed (configuration), cutting extra decimals. */
+export function truncateToMinorUnits(major: string, digits: number): bigint {
   const [whole, fraction = ''] = major.split('.');
   return BigInt(whole + fraction.slice(0, digits).padEnd(digits, '0'));
 }

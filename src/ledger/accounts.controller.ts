@@ -1,0 +1,90 @@
+import { Body, Controller, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { ApiError } from '../http/api-error.js';
+import type { CurrencyCode } from '../money/currencies.js';
+import { AmountError, formatMinorUnits, toMinorUnits } from '../money/money.js';
+import { DepositRequest } from './dto/deposit.request.js';
+import { accountId } from './ledger-account.entity.js';
+import { DepositsService } from './deposits.service.js';
+import { LedgerService } from './ledger.service.js';
+
+const USER_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+/** Deposits are operator actions; this bound only stops a mistyped amount. */
+const MAX_DEPOSIT = '1000000000';
+
+/** Wallet funding and balances. Deposits become admin-only once API keys exist. */
+@ApiTags('accounts')
+@Controller('api/accounts/:userId')
+export class AccountsController {
+  constructor(
+    private readonly ledger: LedgerService,
+    private readonly deposits: DepositsService,
+  ) {}
+
+  @Post('deposits')
+  @ApiOperation({ summary: "Fund a user's wallet from the funding account (idempotent by depositId)" })
+  async deposit(
+    @Param('userId') userId: string,
+    @Body() body: DepositRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<unknown> {
+    assertUserId(userId);
+    const currency = body.currency as CurrencyCode;
+    const amountMinor = parseAmount(body.amount, currency);
+    const { transfer, created } = await this.deposits.deposit(userId, body.depositId, amountMinor, currency);
+    const sameRequest =
+      transfer.creditAccountId === accountId('wallet', userId, currency) && BigInt(transfer.amount) === amountMinor;
+    if (!sameRequest) {
+      throw new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, {
+        type: 'idempotency_error',
+        code: 'deposit_id_reused',
+        message: `depositId ${body.depositId} was already used for another deposit.`,
+        param: 'depositId',
+      });
+    }
+    void reply.status(created ? HttpStatus.CREATED : HttpStatus.OK);
+    if (!created) void reply.header('Idempotent-Replayed', 'true');
+    return {
+      depositId: body.depositId,
+      transferId: transfer.id,
+      userId,
+      amount: formatMinorUnits(amountMinor, currency),
+      currency,
+      createdAt: transfer.createdAt.toISOString(),
+    };
+  }
+
+  @Get('balances')
+  @ApiOperation({ summary: "A user's wallet balances, one per currency" })
+  async balances(@Param('userId') userId: string): Promise<unknown> {
+    assertUserId(userId);
+    const wallets = await this.ledger.walletsOf(userId);
+    if (wallets.length === 0) throw ApiError.notFound('account_not_found', `No wallet for ${userId}.`);
+    return {
+      userId,
+      balances: wallets.map((wallet) => {
+        const currency = wallet.currency as CurrencyCode;
+        return {
+          currency,
+          balance: formatMinorUnits(BigInt(wallet.creditsPosted) - BigInt(wallet.debitsPosted), currency),
+          creditsPosted: formatMinorUnits(BigInt(wallet.creditsPosted), currency),
+          debitsPosted: formatMinorUnits(BigInt(wallet.debitsPosted), currency),
+        };
+      }),
+    };
+  }
+}
+
+function assertUserId(userId: string): void {
+  if (!USER_ID.test(userId)) throw ApiError.invalidRequest('parameter_invalid', 'userId must be 1 to 64 characters of letters, digits, ".", "_", ":" or "-"', 'userId');
+}
+
+function parseAmount(amount: number | string, currency: CurrencyCode): bigint {
+  try {
+    return toMinorUnits(amount, currency, MAX_DEPOSIT);
+  } catch (error) {
+    if (error instanceof AmountError) throw ApiError.invalidRequest(`amount_${error.problem}`, error.message, 'amount');
+    throw error;
+  }
+}

@@ -1,0 +1,37 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
+import type { PaymentPayload } from '../payments/payment-events.js';
+import { MerchantDirectory } from './merchant-directory.js';
+
+/** Why the validation stage refuses a payment (the payment ends REJECTED with this reason). */
+export const VALIDATION_REASONS = [
+  'CURRENCY_NOT_ENABLED',
+  'AMOUNT_BELOW_MINIMUM',
+  'AMOUNT_ABOVE_MAXIMUM',
+  'PAYER_BLOCKED',
+  'MERCHANT_UNKNOWN',
+] as const;
+export type ValidationReason = (typeof VALIDATION_REASONS)[number];
+
+export type ValidationDecision = { valid: true } | { valid: false; reason: ValidationReason };
+
+/** The business checks a payment must pass before fraud screening: currency, limits, payer, merchant. */
+@Injectable()
+export class ValidationService {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly merchants: MerchantDirectory,
+  ) {}
+
+  async validate(payment: PaymentPayload): Promise<ValidationDecision> {
+    const rules = this.config.validation;
+    if (!rules.enabledCurrencies.includes(payment.currency)) return { valid: false, reason: 'CURRENCY_NOT_ENABLED' };
+    const amount = BigInt(payment.amountMinor);
+    const limits = rules.limits[payment.currency];
+    if (limits && amount < limits.min) return { valid: false, reason: 'AMOUNT_BELOW_MINIMUM' };
+    if (limits && amount > limits.max) return { valid: false, reason: 'AMOUNT_ABOVE_MAXIMUM' };
+    if (rules.blockedPayers.has(payment.userId)) return { valid: false, reason: 'PAYER_BLOCKED' };
+    if (!(await this.merchants.isKnown(payment.merchantId))) return { valid: false, reason: 'MERCHANT_UNKNOWN' };
+    return { valid: true };
+  }
+}
