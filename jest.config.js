@@ -18,6 +18,8 @@ export default {
   maxWorkers: 1,
   // e2e tests wait on real servers (a broker restart takes seconds); unit tests finish long before.
   testTimeout: 60000,
+  // A suite that fails before closing its app leaves Kafka consumers reconnecting; the run must end anyway.
+  forceExit: true,
   projects: [
     { ...esm, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     {

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { TOPICS } from '../src/kafka/topics.js';
@@ -8,6 +7,7 @@ import { REDIS } from '../src/redis/redis.module.js';
 import { PaymentStateStore } from '../src/state/payment-state.store.js';
 import { request } from './support/http.js';
 import { KafkaProbe } from './support/kafka-probe.js';
+import { broker } from './support/services.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
 
 const SEED_BODY = { orderId: 'ORDER-12345', amount: 99.99, currency: 'USD', userId: 'USER-001' };
@@ -194,7 +194,7 @@ describe('payment intake (real Kafka, Redis and PostgreSQL)', () => {
   });
 
   it('should answer 503 with Retry-After within the bound while the broker is down, and accept again once it is back', async () => {
-    execFileSync('bash', ['scripts/kafka.sh', 'stop'], { stdio: 'ignore' });
+    broker('stop');
     try {
       const orderId = `DOWN-${randomUUID()}`;
       const started = Date.now();
@@ -204,7 +204,7 @@ describe('payment intake (real Kafka, Redis and PostgreSQL)', () => {
       expect(refused.headers.get('retry-after')).toBe('1');
       expect(refused.body.error).toMatchObject({ type: 'service_unavailable_error', code: 'broker_unavailable' });
     } finally {
-      execFileSync('bash', ['scripts/kafka.sh', 'start'], { stdio: 'ignore' });
+      broker('start');
     }
     const orderId = `UP-${randomUUID()}`;
     const accepted = await request(payments, { body: { orderId, amount: 1, currency: 'USD', userId: 'USER-007' } });

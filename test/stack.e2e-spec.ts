@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { broker } from './support/services.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
 
 /** Proves the stack is real: a live broker, Redis and PostgreSQL, and the app booted against them. */
@@ -82,28 +82,28 @@ describe('health while the broker is away', () => {
   let running: RunningApp;
 
   beforeAll(async () => {
-    running = await startTestApp();
+    // Health alone: stage consumers would only slow the broker restart down.
+    running = await startTestApp({}, { consumers: false });
   });
 
   afterAll(async () => {
-    brokerScript('start');
-    await running?.close();
+    try {
+      broker('start');
+    } finally {
+      await running?.close();
+    }
   });
 
   it('should report Kafka down within seconds and up again once the broker is back, without a restart', async () => {
-    brokerScript('stop');
+    broker('stop');
     const down = await fetch(`${running.url}/health`);
     const downBody = (await down.json()) as { details: Record<string, { status: string }> };
     expect(down.status).toBe(503);
     expect(downBody.details.kafka.status).toBe('down');
     expect(downBody.details.redis.status).toBe('up');
 
-    brokerScript('start');
+    broker('start');
     const up = await fetch(`${running.url}/health`);
     expect(up.status).toBe(200);
   });
 });
-
-function brokerScript(command: 'start' | 'stop'): void {
-  execFileSync('bash', ['scripts/kafka.sh', command], { stdio: 'ignore', timeout: 90_000 });
-}

@@ -44,6 +44,7 @@ export class AppConfig {
     retryInitialMs: number;
     retryMaxMs: number;
     partitionsConcurrency: number;
+    sessionTimeoutMs: number;
   };
   readonly validation: {
     enabledCurrencies: CurrencyCode[];
@@ -100,6 +101,7 @@ export class AppConfig {
       retryInitialMs: vars.STAGE_RETRY_INITIAL_MS,
       retryMaxMs: vars.STAGE_RETRY_MAX_MS,
       partitionsConcurrency: vars.KAFKA_PARTITIONS_CONCURRENCY,
+      sessionTimeoutMs: vars.KAFKA_SESSION_TIMEOUT_MS,
     };
     this.validation = {
       enabledCurrencies: currencyList('ENABLED_CURRENCIES', vars.ENABLED_CURRENCIES),

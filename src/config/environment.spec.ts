@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { AppConfig } from './app-config.js';
-import { loadEnvironment } from './environment.js';
+import { readFileSync } from 'node:fs';
+import { EnvironmentVariables, loadEnvironment } from './environment.js';
 
 describe('loadEnvironment', () => {
   it('should give every setting a laptop-friendly default', () => {
@@ -54,5 +55,15 @@ describe('AppConfig pipeline rules', () => {
   it('should refuse an unsupported currency in a rule, naming the variable', () => {
     expect(() => AppConfig.fromEnvironment({ FRAUD_AMOUNT_THRESHOLDS: 'XYZ:10' })).toThrow(/FRAUD_AMOUNT_THRESHOLDS: XYZ/);
     expect(() => AppConfig.fromEnvironment({ PAYMENT_LIMITS: 'USD:10' })).toThrow(/PAYMENT_LIMITS=/);
+  });
+});
+
+describe('documentation of the settings', () => {
+  it('should list every variable in README.md and .env.example', () => {
+    const names = Object.keys(new EnvironmentVariables());
+    const readme = readFileSync('README.md', 'utf8');
+    const example = readFileSync('.env.example', 'utf8');
+    expect(names.filter((name) => !readme.includes(`\`${name}\``))).toEqual([]);
+    expect(names.filter((name) => !new RegExp(`^${name}=`, 'm').test(example))).toEqual([]);
   });
 });

@@ -114,6 +114,10 @@ export class EnvironmentVariables {
   @IsInt() @Min(1) @Max(300_000)
   STAGE_RETRY_MAX_MS = 5000;
 
+  /** How long the broker waits for a silent stage consumer before handing its partitions to others. */
+  @IsInt() @Min(6000) @Max(300_000)
+  KAFKA_SESSION_TIMEOUT_MS = 30_000;
+
   /** Partitions each stage consumer works on at once (kafkajs partitionsConsumedConcurrently). */
   @IsInt() @Min(1) @Max(100)
   KAFKA_PARTITIONS_CONCURRENCY = 3;

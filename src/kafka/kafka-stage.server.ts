@@ -93,8 +93,8 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
     const consumer = createKafka(config, `-${stage}`).consumer({
       groupId,
       allowAutoTopicCreation: false,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: config.pipeline.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3_000, Math.floor(config.pipeline.sessionTimeoutMs / 3)),
       maxWaitTimeInMs: 50,
       // kafkajs restarts a crashed consumer (for example after a dead-letter publish failed) from the last commit.
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000, restartOnFailure: async () => true },

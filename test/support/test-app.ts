@@ -12,11 +12,12 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(overrides: Record<string, string> = {}): Promise<RunningApp> {
+/** Starts the whole app on a free port; `consumers: false` leaves the pipeline stages off. */
+export async function startTestApp(overrides: Record<string, string> = {}, { consumers = true } = {}): Promise<RunningApp> {
   const config = testConfig(overrides);
   const app = await createApp(config);
   await app.init();
-  await app.startAllMicroservices();
+  if (consumers) await app.startAllMicroservices();
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   return { app, config, url: `http://127.0.0.1:${port}`, close: () => app.close() };

@@ -17,6 +17,8 @@ export function testConfig(overrides: Record<string, string> = {}): AppConfig {
     REDIS_KEY_PREFIX: `test:${TEST_RUN_ID}:`,
     KAFKA_TOPIC_PREFIX: `test.${TEST_RUN_ID}.`,
     KAFKA_PARTITIONS: '3',
+    // A test app that closes uncleanly (broker restarts) must not hold its partitions for long.
+    KAFKA_SESSION_TIMEOUT_MS: '8000',
     ...overrides,
   });
 }
