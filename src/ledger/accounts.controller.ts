@@ -3,13 +3,14 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiError } from '../http/api-error.js';
 import type { CurrencyCode } from '../money/currencies.js';
-import { AmountError, formatMinorUnits, toMinorUnits } from '../money/money.js';
+import { minorUnitsOrBadRequest } from '../http/amounts.js';
+import { formatMinorUnits } from '../money/money.js';
+import { CLIENT_ID_PATTERN, clientIdRule } from '../payments/client-id.js';
 import { DepositRequest } from './dto/deposit.request.js';
 import { accountId } from './ledger-account.entity.js';
 import { DepositsService } from './deposits.service.js';
 import { LedgerService } from './ledger.service.js';
 
-const USER_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /** Deposits are operator actions; this bound only stops a mistyped amount. */
 const MAX_DEPOSIT = '1000000000';
 
@@ -31,7 +32,7 @@ export class AccountsController {
   ): Promise<unknown> {
     assertUserId(userId);
     const currency = body.currency as CurrencyCode;
-    const amountMinor = parseAmount(body.amount, currency);
+    const amountMinor = minorUnitsOrBadRequest(body.amount, currency, MAX_DEPOSIT);
     const { transfer, created } = await this.deposits.deposit(userId, body.depositId, amountMinor, currency);
     const sameRequest =
       transfer.creditAccountId === accountId('wallet', userId, currency) && BigInt(transfer.amount) === amountMinor;
@@ -77,14 +78,5 @@ export class AccountsController {
 }
 
 function assertUserId(userId: string): void {
-  if (!USER_ID.test(userId)) throw ApiError.invalidRequest('parameter_invalid', 'userId must be 1 to 64 characters of letters, digits, ".", "_", ":" or "-"', 'userId');
-}
-
-function parseAmount(amount: number | string, currency: CurrencyCode): bigint {
-  try {
-    return toMinorUnits(amount, currency, MAX_DEPOSIT);
-  } catch (error) {
-    if (error instanceof AmountError) throw ApiError.invalidRequest(`amount_${error.problem}`, error.message, 'amount');
-    throw error;
-  }
+  if (!CLIENT_ID_PATTERN.test(userId)) throw ApiError.invalidRequest('parameter_invalid', clientIdRule('userId'), 'userId');
 }

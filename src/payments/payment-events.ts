@@ -3,6 +3,7 @@ import { formatMinorUnits } from '../money/money.js';
 import { isSupportedCurrency } from '../money/currencies.js';
 import type { EventEnvelope } from '../kafka/event-envelope.js';
 import { PermanentEventError } from '../kafka/stage-context.js';
+import { CLIENT_ID_PATTERN } from './client-id.js';
 import type { PaymentSnapshot } from '../state/payment-state.store.js';
 import type { PaymentStage, PaymentStatus } from '../state/payment-status.js';
 
@@ -60,8 +61,6 @@ export function snapshotOf(paymentId: string, payment: PaymentPayload): PaymentS
   };
 }
 
-const ID = /^[A-Za-z0-9._:-]{1,64}$/;
-
 /**
  * Stages trust nothing that arrives from Kafka: a payload without the payment's fields is a poison
  * event and goes to the dead-letter topic at once.
@@ -71,9 +70,9 @@ export function assertPaymentPayload(payload: unknown): asserts payload is Payme
   const valid =
     p !== null &&
     typeof p === 'object' &&
-    typeof p.orderId === 'string' && ID.test(p.orderId) &&
-    typeof p.userId === 'string' && ID.test(p.userId) &&
-    typeof p.merchantId === 'string' && ID.test(p.merchantId) &&
+    typeof p.orderId === 'string' && CLIENT_ID_PATTERN.test(p.orderId) &&
+    typeof p.userId === 'string' && CLIENT_ID_PATTERN.test(p.userId) &&
+    typeof p.merchantId === 'string' && CLIENT_ID_PATTERN.test(p.merchantId) &&
     typeof p.amountMinor === 'string' && /^[1-9]\d{0,17}$/.test(p.amountMinor) &&
     isSupportedCurrency(p.currency) &&
     typeof p.acceptedAt === 'string' && !Number.isNaN(Date.parse(p.acceptedAt));
