@@ -9,6 +9,8 @@ import { DeadLettersService } from './dead-letters/dead-letters.service.js';
 import { EventPublisher } from './kafka/event-publisher.js';
 import { KafkaStageServer } from './kafka/kafka-stage.server.js';
 import { KafkaTopics } from './kafka/kafka-topics.js';
+import { installHttpMetrics } from './metrics/http-metrics.js';
+import { MetricsService } from './metrics/metrics.service.js';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 
 /** Payment bodies are small; anything much larger is a mistake or an attack. */
@@ -33,6 +35,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   // JSON only: without this, Fastify would hand text/plain bodies to the validation as strings.
   app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
+  // Before app.init() registers the routes, so every route (and Fastify's own 4xx answers) is timed.
+  installHttpMetrics(app.getHttpAdapter().getInstance(), app.get(MetricsService));
   app.useGlobalFilters(new ApiExceptionFilter());
   app.useGlobalPipes(new ApiValidationPipe());
   const openApi = new DocumentBuilder()
@@ -50,6 +54,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
         topics: app.get(KafkaTopics),
         publisher: app.get(EventPublisher),
         deadLetters: app.get(DeadLettersService),
+        metrics: app.get(MetricsService),
       }),
     },
     { inheritAppConfig: false },

@@ -10,6 +10,7 @@ import { FraudModule } from './fraud/fraud.module.js';
 import { LedgerModule } from './ledger/ledger.module.js';
 import { ValidationModule } from './validation/validation.module.js';
 import { RedisModule } from './redis/redis.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 
 @Module({})
 export class AppModule {
@@ -21,6 +22,7 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         KafkaModule,
+        MetricsModule,
         HealthModule,
         PaymentsModule,
         ValidationModule,

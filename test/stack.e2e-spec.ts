@@ -69,12 +69,12 @@ describe('local stack', () => {
 
   it('should report Kafka, Redis and PostgreSQL up on GET /health', async () => {
     const response = await fetch(`${running.url}/health`);
-    const body = (await response.json()) as { status: string; details: Record<string, { status: string }> };
+    const body = (await response.json()) as { status: string; components: Record<string, { status: string }> };
     expect(response.status).toBe(200);
-    expect(body.status).toBe('ok');
-    expect(body.details.kafka.status).toBe('up');
-    expect(body.details.redis.status).toBe('up');
-    expect(body.details.database.status).toBe('up');
+    expect(body.status).toBe('UP');
+    expect(body.components.kafka.status).toBe('UP');
+    expect(body.components.redis.status).toBe('UP');
+    expect(body.components.db.status).toBe('UP');
   });
 });
 
@@ -97,10 +97,11 @@ describe('health while the broker is away', () => {
   it('should report Kafka down within seconds and up again once the broker is back, without a restart', async () => {
     broker('stop');
     const down = await fetch(`${running.url}/health`);
-    const downBody = (await down.json()) as { details: Record<string, { status: string }> };
+    const downBody = (await down.json()) as { status: string; components: Record<string, { status: string }> };
     expect(down.status).toBe(503);
-    expect(downBody.details.kafka.status).toBe('down');
-    expect(downBody.details.redis.status).toBe('up');
+    expect(downBody.status).toBe('DOWN');
+    expect(downBody.components.kafka.status).toBe('DOWN');
+    expect(downBody.components.redis.status).toBe('UP');
 
     broker('start');
     const up = await fetch(`${running.url}/health`);

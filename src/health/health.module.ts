@@ -1,12 +1,15 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { ActuatorController } from './actuator.controller.js';
+import { DatabaseHealthIndicator } from './database.health.js';
 import { HealthController } from './health.controller.js';
-import { KafkaHealthIndicator } from './kafka.health.js';
+import { HealthReporter } from './health-reporter.js';
+import { healthKafkaAdminProvider, KafkaHealthIndicator } from './kafka.health.js';
 import { RedisHealthIndicator } from './redis.health.js';
 
 @Module({
   imports: [TerminusModule.forRoot({ errorLogStyle: 'pretty', gracefulShutdownTimeoutMs: 0 })],
-  controllers: [HealthController],
-  providers: [KafkaHealthIndicator, RedisHealthIndicator],
+  controllers: [HealthController, ActuatorController],
+  providers: [healthKafkaAdminProvider, KafkaHealthIndicator, RedisHealthIndicator, DatabaseHealthIndicator, HealthReporter],
 })
 export class HealthModule {}

@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import type { Admin } from 'kafkajs';
 import { AppConfig } from '../config/app-config.js';
@@ -6,19 +6,24 @@ import { createKafka } from '../kafka/kafka-client.factory.js';
 import { KafkaTopics } from '../kafka/kafka-topics.js';
 import { allTopics } from '../kafka/topics.js';
 
+/** Injection token of the Kafka admin client the health check uses (its own, so a spec can fake it). */
+export const HEALTH_KAFKA_ADMIN = Symbol('HEALTH_KAFKA_ADMIN');
+
+export const healthKafkaAdminProvider = {
+  provide: HEALTH_KAFKA_ADMIN,
+  inject: [AppConfig],
+  // No retries: a health probe must answer within its timeout, not after kafkajs' backoff.
+  useFactory: (config: AppConfig): Admin => createKafka(config, '-health').admin({ retry: { retries: 0 } }),
+};
+
 /** Kafka is up when the cluster answers a metadata request and every pipeline topic exists. */
 @Injectable()
 export class KafkaHealthIndicator implements OnModuleDestroy {
-  private readonly admin: Admin;
-
   constructor(
     private readonly health: HealthIndicatorService,
     private readonly topics: KafkaTopics,
-    config: AppConfig,
-  ) {
-    // No retries: a health probe must answer within its timeout, not after kafkajs' backoff.
-    this.admin = createKafka(config, '-health').admin({ retry: { retries: 0 } });
-  }
+    @Inject(HEALTH_KAFKA_ADMIN) private readonly admin: Admin,
+  ) {}
 
   check(key = 'kafka') {
     return this.health
@@ -27,11 +32,10 @@ export class KafkaHealthIndicator implements OnModuleDestroy {
         await this.admin.connect();
         const cluster = await this.admin.describeCluster();
         const existing = new Set(await this.admin.listTopics());
-        const missing = allTopics()
-          .map((t) => this.topics.physical(t))
-          .filter((t) => !existing.has(t));
+        const expected = allTopics().map((t) => this.topics.physical(t));
+        const missing = expected.filter((t) => !existing.has(t));
         if (missing.length > 0) throw new Error(`missing topics: ${missing.join(', ')}`);
-        return { brokers: cluster.brokers.length, controller: cluster.controller, clusterId: cluster.clusterId };
+        return { brokers: cluster.brokers.length, controller: cluster.controller, clusterId: cluster.clusterId, topics: expected.length };
       })
       .withTimeout(3000);
   }

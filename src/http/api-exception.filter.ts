@@ -44,7 +44,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
   toResponse(
     exception: unknown,
     request?: FastifyRequest,
-  ): { status: number; body: ApiErrorBody | object; headers: Record<string, string> } {
+  ): { status: number; body: ApiErrorBody; headers: Record<string, string> } {
     if (exception instanceof ApiError) {
       return { status: exception.getStatus(), body: { error: exception.body }, headers: exception.headers };
     }
@@ -57,10 +57,6 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();
-      // Terminus answers a failing health check with its own report; monitors expect that shape.
-      if (typeof response === 'object' && response !== null && 'details' in response && 'status' in response) {
-        return { status, body: response, headers: {} };
-      }
       const message =
         typeof response === 'string'
           ? response

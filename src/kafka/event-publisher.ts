@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { CompressionTypes, Partitioners, type Producer } from 'kafkajs';
 import { AppConfig } from '../config/app-config.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import type { EventEnvelope } from './event-envelope.js';
 import { createKafka } from './kafka-client.factory.js';
 import { KafkaTopics } from './kafka-topics.js';
@@ -53,6 +54,7 @@ export class EventPublisher implements OnModuleDestroy {
   constructor(
     private readonly config: AppConfig,
     private readonly topics: KafkaTopics,
+    private readonly metrics: MetricsService,
   ) {
     this.producer = createKafka(config, '-producer').producer({
       idempotent: true,
@@ -102,18 +104,25 @@ export class EventPublisher implements OnModuleDestroy {
 
   private async send(records: OutgoingRecord[]): Promise<void> {
     await this.ensureConnected();
+    const done = this.metrics.startProduce(records.length);
     const byTopic = new Map<string, Omit<OutgoingRecord, 'topic'>[]>();
     for (const { topic, ...message } of records) {
       const messages = byTopic.get(topic) ?? [];
       messages.push(message);
       byTopic.set(topic, messages);
     }
-    await this.producer.sendBatch({
-      acks: -1,
-      timeout: this.config.kafka.publishTimeoutMs,
-      compression: CompressionTypes.None,
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-    });
+    try {
+      await this.producer.sendBatch({
+        acks: -1,
+        timeout: this.config.kafka.publishTimeoutMs,
+        compression: CompressionTypes.None,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+      done('ok');
+    } catch (error) {
+      done('error');
+      throw error;
+    }
   }
 
   private ensureConnected(): Promise<void> {

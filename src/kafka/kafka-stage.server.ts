@@ -3,6 +3,7 @@ import { Server, type CustomTransportStrategy, type MessageHandler } from '@nest
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { lastValueFrom } from 'rxjs';
 import type { AppConfig } from '../config/app-config.js';
+import type { MetricsService } from '../metrics/metrics.service.js';
 import type { EventEnvelope } from './event-envelope.js';
 import type { EventPublisher } from './event-publisher.js';
 import { createKafka } from './kafka-client.factory.js';
@@ -36,6 +37,7 @@ export interface KafkaStageServerDeps {
   topics: KafkaTopics;
   publisher: EventPublisher;
   deadLetters: DeadLetterSink;
+  metrics: MetricsService;
 }
 
 /**
@@ -106,20 +108,22 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
       autoCommitInterval: 1000,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: config.pipeline.partitionsConcurrency,
-      eachBatch: (payload) => this.processBatch(payload, groupId),
+      eachBatch: (payload) => this.processBatch(payload, groupId, stage),
     });
     this.consumers.push(consumer);
     this.log.log(`Stage ${stage} consuming ${logicalTopics.join(', ')} as group ${groupId}`);
   }
 
-  private async processBatch(payload: EachBatchPayload, groupId: string): Promise<void> {
+  private async processBatch(payload: EachBatchPayload, groupId: string, stage: string): Promise<void> {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
     const logicalTopic = this.deps.topics.logical(batch.topic);
     const handler = this.getHandlerByPattern(logicalTopic);
     if (!handler) throw new Error(`No handler for topic ${batch.topic}`);
     for (const message of batch.messages) {
       if (!isRunning() || isStale()) break;
+      const timed = this.deps.metrics.startStage(stage);
       await this.processMessage(handler, batch.topic, batch.partition, message, groupId, heartbeat);
+      timed();
       resolveOffset(message.offset);
       await heartbeat();
     }
@@ -181,6 +185,7 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
         },
       },
     ]);
+    this.deps.metrics.deadLettered(letter.topic);
     await this.deps.deadLetters.record(letter);
   }
 

@@ -4,6 +4,8 @@ import type { EntityManager, Repository } from 'typeorm';
 import { createEnvelope, stepEventId, type EventEnvelope } from '../kafka/event-envelope.js';
 import { EventPublisher } from '../kafka/event-publisher.js';
 import { TOPICS } from '../kafka/topics.js';
+import { AfterCommit } from '../metrics/after-commit.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { PaymentStateStore } from '../state/payment-state.store.js';
 import { isTerminal, type PaymentStage, type PaymentStatus } from '../state/payment-status.js';
 import { PAYMENT_EVENT_TYPES, snapshotOf, type FinalizedPaymentPayload, type PaymentPayload } from './payment-events.js';
@@ -37,6 +39,8 @@ export class PaymentLifecycle {
     private readonly publisher: EventPublisher,
     private readonly state: PaymentStateStore,
     @InjectRepository(PaymentRecord) private readonly records: Repository<PaymentRecord>,
+    private readonly metrics: MetricsService,
+    private readonly afterCommit: AfterCommit,
   ) {}
 
   /** True when the Redis view already holds a terminal state; stages then skip the event. Redis away: false. */
@@ -77,10 +81,11 @@ export class PaymentLifecycle {
     outcome: TerminalOutcome,
     { keepExisting }: { keepExisting: boolean },
   ): Promise<PaymentRecord> {
-    await manager.query(
+    const inserted: unknown[] = await manager.query(
       `INSERT INTO payments (id, merchant_id, order_id, user_id, amount_minor, currency, status, stage, reason, risk_score, accepted_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-       ${keepExisting ? 'ON CONFLICT (id) DO NOTHING' : ''}`,
+       ${keepExisting ? 'ON CONFLICT (id) DO NOTHING' : ''}
+       RETURNING id`,
       [
         paymentId,
         payment.merchantId,
@@ -95,6 +100,8 @@ export class PaymentLifecycle {
         payment.acceptedAt,
       ],
     );
+    // Counted once, by the write that decided the outcome (and only once its transaction committed).
+    if (inserted.length > 0) this.afterCommit.run(manager, () => this.metrics.paymentFinalized(outcome, payment));
     return manager.getRepository(PaymentRecord).findOneByOrFail({ id: paymentId });
   }
 

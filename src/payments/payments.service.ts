@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
+import { minorUnitsOrBadRequest } from '../http/amounts.js';
 import { ApiError } from '../http/api-error.js';
 import { createEnvelope } from '../kafka/event-envelope.js';
 import { EventPublishError, EventPublisher } from '../kafka/event-publisher.js';
@@ -12,9 +13,9 @@ import { isTerminal } from '../state/payment-status.js';
 import type { CurrencyCode } from '../money/currencies.js';
 import type { CreatePaymentRequest } from './dto/create-payment.request.js';
 import { IdempotencyStore, type StoredResponse } from './idempotency.store.js';
-import { AmountError, toMinorUnits } from '../money/money.js';
 import { OrderRegistry } from './order-registry.js';
 import { PAYMENT_EVENT_TYPES, snapshotOf, type PaymentPayload } from './payment-events.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { PaymentLifecycle } from './payment-lifecycle.service.js';
 import { PaymentRecord } from './payment-record.entity.js';
 
@@ -43,6 +44,7 @@ export class PaymentsService {
     private readonly orders: OrderRegistry,
     private readonly lifecycle: PaymentLifecycle,
     @InjectRepository(PaymentRecord) private readonly records: Repository<PaymentRecord>,
+    private readonly metrics: MetricsService,
   ) {}
 
   async create(request: CreatePaymentRequest, idempotencyKey: string | undefined, correlationId: string): Promise<CreatePaymentResult> {
@@ -98,6 +100,7 @@ export class PaymentsService {
       throw ApiError.unavailable('broker_unavailable', 'The payment could not be accepted right now; retry shortly.', 1);
     }
 
+    this.metrics.paymentAccepted(payment.currency);
     const snapshot = snapshotOf(paymentId, payment);
     await this.state
       .append({ eventId: envelope.eventId, status: 'PENDING', stage: 'intake', at: payment.acceptedAt, payment: snapshot })
@@ -152,13 +155,7 @@ export class PaymentsService {
 
   private normalize(request: CreatePaymentRequest): PaymentPayload {
     const currency = request.currency as CurrencyCode;
-    let amountMinor: bigint;
-    try {
-      amountMinor = toMinorUnits(request.amount, currency, this.config.payments.maxAmount);
-    } catch (error) {
-      if (error instanceof AmountError) throw ApiError.invalidRequest(`amount_${error.problem}`, error.message, 'amount');
-      throw error;
-    }
+    const amountMinor = minorUnitsOrBadRequest(request.amount, currency, this.config.payments.maxAmount);
     return {
       orderId: request.orderId,
       userId: request.userId,

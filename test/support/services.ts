@@ -26,3 +26,26 @@ function postgresIsUp(): boolean {
     return false;
   }
 }
+
+/** The local Redis server; started with the same flags as scripts/stack.sh would (no persistence). */
+export function redis(command: 'start' | 'stop'): void {
+  if (command === 'stop') {
+    execFileSync('redis-cli', ['-h', '127.0.0.1', 'shutdown', 'nosave'], { stdio: 'ignore', timeout: 10_000 });
+    return;
+  }
+  if (redisIsUp()) return;
+  execFileSync(
+    'redis-server',
+    ['--daemonize', 'yes', '--bind', '127.0.0.1', '-::1', '--port', '6379', '--save', '', '--appendonly', 'no', '--dir', '/var/lib/redis', '--logfile', '/var/log/redis/ci.log'],
+    { stdio: 'ignore', timeout: 10_000 },
+  );
+  for (let i = 0; i < 50 && !redisIsUp(); i++) execFileSync('sleep', ['0.1']);
+}
+
+function redisIsUp(): boolean {
+  try {
+    return execFileSync('redis-cli', ['-h', '127.0.0.1', 'ping'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 2_000 }).trim() === 'PONG';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,81 @@
+import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { register } from 'prom-client';
+import { ApiError } from '../http/api-error.js';
+import { MetricsCatalog, parseTags } from '../metrics/metrics-catalog.js';
+import { sendHealth } from './health.controller.js';
+import { DEPENDENCIES, HealthReporter, type Dependency } from './health-reporter.js';
+
+/**
+ * Spring Boot Actuator's doors, so tools built for Spring services (Spring Boot Admin, existing
+ * dashboards and probes) read this one too.
+ */
+@ApiExcludeController()
+@Controller('actuator')
+export class ActuatorController {
+  constructor(
+    private readonly health: HealthReporter,
+    private readonly catalog: MetricsCatalog,
+  ) {}
+
+  @Get()
+  links(@Req() request: FastifyRequest) {
+    const base = `${request.protocol}://${request.host}/actuator`;
+    const link = (path: string, templated = false) => ({ href: `${base}${path}`, templated });
+    return {
+      _links: {
+        self: link(''),
+        health: link('/health'),
+        'health-path': link('/health/{*path}', true),
+        metrics: link('/metrics'),
+        'metrics-requiredMetricName': link('/metrics/{requiredMetricName}', true),
+        prometheus: link('/prometheus'),
+      },
+    };
+  }
+
+  @Get('health')
+  async all(@Res() reply: FastifyReply): Promise<void> {
+    sendHealth(reply, await this.health.readiness());
+  }
+
+  @Get('health/liveness')
+  liveness(@Res() reply: FastifyReply): void {
+    sendHealth(reply, this.health.liveness());
+  }
+
+  @Get('health/readiness')
+  async readiness(@Res() reply: FastifyReply): Promise<void> {
+    sendHealth(reply, await this.health.readiness());
+  }
+
+  /** One component, as Actuator's /actuator/health/{component}: `{status, details}`. */
+  @Get('health/:component')
+  async component(@Param('component') component: string, @Res() reply: FastifyReply): Promise<void> {
+    if (!(DEPENDENCIES as readonly string[]).includes(component)) {
+      throw ApiError.notFound('health_component_not_found', `No health component ${component}.`);
+    }
+    const report = await this.health.dependencies([component as Dependency]);
+    sendHealth(reply, { httpStatus: report.httpStatus, body: report.body.components![component] });
+  }
+
+  @Get('metrics')
+  async metricNames() {
+    return { names: await this.catalog.names() };
+  }
+
+  @Get('metrics/:name')
+  async metric(@Param('name') name: string, @Query('tag') tag?: string | string[]) {
+    const tags = parseTags(tag);
+    if (!tags) throw ApiError.invalidRequest('parameter_invalid', 'Each tag parameter must be in the form key:value.', 'tag');
+    const metric = await this.catalog.describe(name, tags);
+    if (!metric) throw ApiError.notFound('metric_not_found', `No metric ${name}${tag === undefined ? '' : ' with these tags'}.`);
+    return metric;
+  }
+
+  @Get('prometheus')
+  async prometheus(@Res() reply: FastifyReply): Promise<void> {
+    void reply.type(register.contentType).send(await register.metrics());
+  }
+}

@@ -1,0 +1,80 @@
+import { Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheckService, type HealthCheckResult, type HealthIndicatorFunction } from '@nestjs/terminus';
+import { DatabaseHealthIndicator } from './database.health.js';
+import { KafkaHealthIndicator } from './kafka.health.js';
+import { RedisHealthIndicator } from './redis.health.js';
+
+export type ActuatorStatus = 'UP' | 'DOWN';
+
+export interface ActuatorComponent {
+  status: ActuatorStatus;
+  details?: Record<string, unknown>;
+}
+
+/** Spring Boot Actuator's health shape, which monitors and Spring Boot Admin already read. */
+export interface ActuatorHealth {
+  status: ActuatorStatus;
+  components?: Record<string, ActuatorComponent>;
+}
+
+export interface HealthReport {
+  httpStatus: 200 | 503;
+  body: ActuatorHealth;
+}
+
+export const DEPENDENCIES = ['kafka', 'redis', 'db'] as const;
+export type Dependency = (typeof DEPENDENCIES)[number];
+
+/**
+ * Runs the Terminus indicators and answers in Actuator's shape: the overall status is DOWN (HTTP 503)
+ * when any component is down. Terminus reports a failure by throwing its own report; it is caught
+ * here, so the failure body never goes through the API's error filter.
+ */
+@Injectable()
+export class HealthReporter {
+  private readonly started = Date.now();
+
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly kafka: KafkaHealthIndicator,
+    private readonly redis: RedisHealthIndicator,
+    private readonly db: DatabaseHealthIndicator,
+  ) {}
+
+  /** The process only: it answers, so it is alive. Never asks a dependency (a restart would not help them). */
+  liveness(): HealthReport {
+    const details = { pid: process.pid, uptimeSeconds: Math.round((Date.now() - this.started) / 1000) };
+    return { httpStatus: 200, body: { status: 'UP', components: { livenessState: { status: 'UP', details } } } };
+  }
+
+  /** Whether the app can do its work: every dependency answers. */
+  readiness(): Promise<HealthReport> {
+    return this.dependencies(DEPENDENCIES);
+  }
+
+  async dependencies(names: readonly Dependency[]): Promise<HealthReport> {
+    const indicators: Record<Dependency, HealthIndicatorFunction> = {
+      kafka: () => this.kafka.check('kafka'),
+      redis: () => this.redis.check('redis'),
+      db: () => this.db.check('db'),
+    };
+    let result: HealthCheckResult;
+    try {
+      result = await this.health.check(names.map((name) => indicators[name]));
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      result = error.getResponse() as HealthCheckResult;
+    }
+    return toActuator(result);
+  }
+}
+
+/** Terminus' `{status: ok|error, details: {key: {status: up|down, ...}}}` as Actuator's components. */
+export function toActuator(result: HealthCheckResult): HealthReport {
+  const components: Record<string, ActuatorComponent> = {};
+  for (const [key, { status, ...details }] of Object.entries(result.details ?? {})) {
+    components[key] = { status: status === 'down' ? 'DOWN' : 'UP', details };
+  }
+  const down = result.status === 'error' || result.status === 'shutting_down' || Object.values(components).some((c) => c.status === 'DOWN');
+  return { httpStatus: down ? 503 : 200, body: { status: down ? 'DOWN' : 'UP', components } };
+}

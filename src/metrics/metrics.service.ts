@@ -1,0 +1,134 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, register, type Metric } from 'prom-client';
+
+/** Seconds buckets for work that takes milliseconds to a few seconds (HTTP, Kafka acks, stage handlers). */
+const FAST_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** A payment's whole trip may include retries with backoff and broker outages. */
+const END_TO_END_SECONDS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+/**
+ * Metrics live in prom-client's global registry, which outlives one Nest app (the e2e suites start
+ * several apps in one process): an existing metric of the same name is reused instead of re-registered.
+ */
+function reuse<T extends Metric>(name: string, create: () => T): T {
+  return (register.getSingleMetric(name) as T | undefined) ?? create();
+}
+
+/** The app's own metrics, named by Prometheus conventions (base units in names, `_total` counters). */
+@Injectable()
+export class MetricsService {
+  readonly httpRequests = reuse(
+    'http_server_requests_seconds',
+    () =>
+      new Histogram({
+        name: 'http_server_requests_seconds',
+        help: 'HTTP requests by method, route pattern and status',
+        labelNames: ['method', 'route', 'status'] as const,
+        buckets: FAST_SECONDS,
+      }),
+  );
+
+  readonly paymentsAccepted = reuse(
+    'payments_accepted_total',
+    () => new Counter({ name: 'payments_accepted_total', help: 'Payments accepted (202) by the intake', labelNames: ['currency'] as const }),
+  );
+
+  readonly paymentsFinalized = reuse(
+    'payments_finalized_total',
+    () =>
+      new Counter({
+        name: 'payments_finalized_total',
+        help: 'Terminal outcomes decided, once per payment (COMPLETED, DECLINED, REJECTED, FAILED)',
+        labelNames: ['status', 'reason', 'currency'] as const,
+      }),
+  );
+
+  readonly paymentEndToEnd = reuse(
+    'payment_end_to_end_seconds',
+    () =>
+      new Histogram({
+        name: 'payment_end_to_end_seconds',
+        help: 'From acceptance to the terminal outcome being decided',
+        labelNames: ['status'] as const,
+        buckets: END_TO_END_SECONDS,
+      }),
+  );
+
+  readonly stageDuration = reuse(
+    'payment_stage_seconds',
+    () =>
+      new Histogram({
+        name: 'payment_stage_seconds',
+        help: 'Time a pipeline stage spends on one event, retries included',
+        labelNames: ['stage'] as const,
+        buckets: END_TO_END_SECONDS,
+      }),
+  );
+
+  readonly kafkaProduce = reuse(
+    'kafka_produce_seconds',
+    () =>
+      new Histogram({
+        name: 'kafka_produce_seconds',
+        help: 'Time until Kafka acknowledged a batch (acks=all), by outcome',
+        labelNames: ['outcome'] as const,
+        buckets: FAST_SECONDS,
+      }),
+  );
+
+  readonly kafkaProduceBatch = reuse(
+    'kafka_produce_batch_records',
+    () =>
+      new Histogram({
+        name: 'kafka_produce_batch_records',
+        help: 'Records per produced batch',
+        buckets: [1, 2, 5, 10, 20, 50, 100],
+      }),
+  );
+
+  readonly kafkaConsumerLag = reuse(
+    'kafka_consumer_lag',
+    () =>
+      new Gauge({
+        name: 'kafka_consumer_lag',
+        help: 'Records not yet consumed: log-end offset minus the committed offset',
+        labelNames: ['group', 'topic', 'partition'] as const,
+      }),
+  );
+
+  readonly deadLetters = reuse(
+    'kafka_dead_letters_total',
+    () => new Counter({ name: 'kafka_dead_letters_total', help: 'Records a stage gave up on and sent to <topic>-dlt', labelNames: ['topic'] as const }),
+  );
+
+  readonly redisStreamLength = reuse(
+    'redis_stream_length',
+    () => new Gauge({ name: 'redis_stream_length', help: 'Entries in a Redis stream (XLEN)', labelNames: ['stream'] as const }),
+  );
+
+  paymentAccepted(currency: string): void {
+    this.paymentsAccepted.inc({ currency });
+  }
+
+  /** Call once per decided outcome (the terminal row was written now), never for a replay. */
+  paymentFinalized(outcome: { status: string; reason: string | null }, payment: { currency: string; acceptedAt: string }): void {
+    this.paymentsFinalized.inc({ status: outcome.status, reason: outcome.reason ?? '', currency: payment.currency });
+    const elapsed = (Date.now() - Date.parse(payment.acceptedAt)) / 1000;
+    if (Number.isFinite(elapsed) && elapsed >= 0) this.paymentEndToEnd.observe({ status: outcome.status }, elapsed);
+  }
+
+  /** Starts a timer; the returned function records the seconds since. */
+  startStage(stage: string): () => void {
+    return this.stageDuration.startTimer({ stage });
+  }
+
+  startProduce(records: number): (outcome: 'ok' | 'error') => void {
+    this.kafkaProduceBatch.observe(records);
+    const end = this.kafkaProduce.startTimer();
+    return (outcome) => end({ outcome });
+  }
+
+  deadLettered(topic: string): void {
+    this.deadLetters.inc({ topic });
+  }
+}

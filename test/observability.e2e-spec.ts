@@ -1,0 +1,231 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { BacklogMetrics } from '../src/metrics/backlog.metrics.js';
+import { request } from './support/http.js';
+import { redis } from './support/services.js';
+import { TEST_RUN_ID } from './support/test-config.js';
+import { startTestApp, type RunningApp } from './support/test-app.js';
+
+const TERMINAL = ['COMPLETED', 'DECLINED', 'REJECTED', 'FAILED'];
+
+/** Sum of every sample of one metric in Prometheus' text format, optionally only the labelled ones. */
+function sampleSum(text: string, name: string, labelFilter: (labels: string) => boolean = () => true): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (match && match[1] === name && labelFilter(match[2] ?? '')) sum += Number(match[3]);
+  }
+  return sum;
+}
+
+async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (accept(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+describe('observability (real Kafka, Redis and PostgreSQL)', () => {
+  let running: RunningApp;
+  let api: string;
+
+  beforeAll(async () => {
+    running = await startTestApp();
+    api = running.url;
+  });
+
+  afterAll(async () => {
+    await running?.close();
+  });
+
+  const prometheusText = async (path = '/metrics') => {
+    const response = await fetch(`${api}${path}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    return response.text();
+  };
+
+  it("should answer /health, liveness and readiness in Actuator's shape", async () => {
+    for (const path of ['/health', '/health/readiness', '/actuator/health', '/actuator/health/readiness']) {
+      const { status, body } = await request(`${api}${path}`);
+      expect({ path, status }).toEqual({ path, status: 200 });
+      expect(body.status).toBe('UP');
+      expect(Object.keys(body.components).sort()).toEqual(['db', 'kafka', 'redis']);
+      for (const component of Object.values(body.components) as { status: string; details: object }[]) {
+        expect(component.status).toBe('UP');
+        expect(typeof component.details).toBe('object');
+      }
+      expect(body.components.kafka.details).toMatchObject({ brokers: expect.any(Number), clusterId: expect.any(String) });
+    }
+    for (const path of ['/health/liveness', '/actuator/health/liveness']) {
+      const { status, body } = await request(`${api}${path}`);
+      expect(status).toBe(200);
+      expect(body.status).toBe('UP');
+    }
+    const redisOnly = await request(`${api}/actuator/health/redis`);
+    expect(redisOnly.status).toBe(200);
+    expect(redisOnly.body).toMatchObject({ status: 'UP', details: { latencyMs: expect.any(Number) } });
+    expect((await request(`${api}/actuator/health/nope`)).status).toBe(404);
+  });
+
+  it("should list Actuator's links on /actuator", async () => {
+    const { status, body } = await request(`${api}/actuator`);
+    expect(status).toBe(200);
+    const base = `${api}/actuator`;
+    expect(body._links).toEqual({
+      self: { href: base, templated: false },
+      health: { href: `${base}/health`, templated: false },
+      'health-path': { href: `${base}/health/{*path}`, templated: true },
+      metrics: { href: `${base}/metrics`, templated: false },
+      'metrics-requiredMetricName': { href: `${base}/metrics/{requiredMetricName}`, templated: true },
+      prometheus: { href: `${base}/prometheus`, templated: false },
+    });
+  });
+
+  it('should serve the Prometheus text on /metrics and /actuator/prometheus, default metrics included', async () => {
+    for (const path of ['/metrics', '/actuator/prometheus']) {
+      const text = await prometheusText(path);
+      for (const name of ['process_cpu_seconds_total', 'nodejs_heap_size_used_bytes', 'http_server_requests_seconds', 'payments_accepted_total']) {
+        expect(text).toContain(`# TYPE ${name} `);
+      }
+    }
+  });
+
+  it('should name the metrics on /actuator/metrics and describe one, with tag filtering and a 404 for unknown names', async () => {
+    const names = await request(`${api}/actuator/metrics`);
+    expect(names.status).toBe(200);
+    expect(names.body.names).toEqual(expect.arrayContaining(['http_server_requests_seconds', 'payments_finalized_total', 'kafka_consumer_lag', 'process_cpu_seconds_total']));
+
+    const http = await request(`${api}/actuator/metrics/http_server_requests_seconds`);
+    expect(http.status).toBe(200);
+    expect(http.body).toMatchObject({ name: 'http_server_requests_seconds', description: expect.any(String), baseUnit: 'seconds' });
+    expect(http.body.measurements.map((m: { statistic: string }) => m.statistic)).toEqual(['COUNT', 'TOTAL_TIME']);
+    expect(http.body.availableTags.map((t: { tag: string }) => t.tag)).toEqual(['method', 'route', 'status']);
+
+    const filtered = await request(`${api}/actuator/metrics/http_server_requests_seconds?tag=route:/actuator/metrics&tag=status:200`);
+    expect(filtered.status).toBe(200);
+    expect(filtered.body.measurements[0].value).toBeGreaterThanOrEqual(1);
+    expect(filtered.body.availableTags).toEqual([{ tag: 'method', values: ['GET'] }]);
+
+    const unknown = await request(`${api}/actuator/metrics/no_such_metric`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toMatchObject({ type: 'not_found_error', code: 'metric_not_found' });
+    expect((await request(`${api}/actuator/metrics/http_server_requests_seconds?tag=nocolon`)).status).toBe(400);
+  });
+
+  it('should count HTTP answers by route pattern and status, Fastify body-parsing 400s included', async () => {
+    const bad = (labels: string) => labels.includes('route="/api/payments"') && labels.includes('status="400"') && labels.includes('method="POST"');
+    const before = sampleSum(await prometheusText(), 'http_server_requests_seconds_count', bad);
+    expect((await request(`${api}/api/payments`, { rawBody: '{"broken":' })).status).toBe(400);
+    expect((await request(`${api}/api/payments/${randomUUID()}`)).status).toBe(404);
+    const text = await prometheusText();
+    expect(sampleSum(text, 'http_server_requests_seconds_count', bad)).toBe(before + 1);
+    // The pattern, not the raw URL: one series for every payment id.
+    expect(text).toMatch(/http_server_requests_seconds_count\{[^}]*route="\/api\/payments\/:paymentId"[^}]*status="404"/);
+  });
+
+  it('should count N accepted and N finalized payments, once each, after N payments settle', async () => {
+    const N = 20;
+    const userId = `OBS-${randomUUID()}`;
+    const deposit = await request(`${api}/api/accounts/${userId}/deposits`, { body: { depositId: randomUUID(), amount: '100.00', currency: 'USD' } });
+    expect(deposit.status).toBe(201);
+
+    const before = await prometheusText();
+    const accepted = await Promise.all(
+      Array.from({ length: N }, () => request(`${api}/api/payments`, { body: { orderId: `OBS-${randomUUID()}`, amount: '1.00', currency: 'USD', userId } })),
+    );
+    expect(accepted.map((r) => r.status)).toEqual(Array(N).fill(202));
+    for (const { body } of accepted) {
+      const settled = await eventually(() => request(`${api}/api/payments/${body.paymentId}`), (r) => TERMINAL.includes(r.body.status), 30_000);
+      expect(TERMINAL).toContain(settled.body.status);
+    }
+
+    const after = await prometheusText();
+    expect(sampleSum(after, 'payments_accepted_total') - sampleSum(before, 'payments_accepted_total')).toBe(N);
+    expect(sampleSum(after, 'payments_finalized_total') - sampleSum(before, 'payments_finalized_total')).toBe(N);
+    const completed = (labels: string) => labels.includes('status="COMPLETED"') && labels.includes('currency="USD"');
+    expect(sampleSum(after, 'payments_finalized_total', completed) - sampleSum(before, 'payments_finalized_total', completed)).toBe(N);
+    expect(sampleSum(after, 'payment_end_to_end_seconds_count') - sampleSum(before, 'payment_end_to_end_seconds_count')).toBe(N);
+    for (const stage of ['validation', 'fraud', 'ledger']) {
+      const ofStage = (labels: string) => labels.includes(`stage="${stage}"`);
+      expect(sampleSum(after, 'payment_stage_seconds_count', ofStage) - sampleSum(before, 'payment_stage_seconds_count', ofStage)).toBeGreaterThanOrEqual(N);
+    }
+    expect(sampleSum(after, 'kafka_produce_seconds_count')).toBeGreaterThan(sampleSum(before, 'kafka_produce_seconds_count'));
+
+    // The same numbers through Actuator's door.
+    const actuator = await request(`${api}/actuator/metrics/payments_finalized_total?tag=status:COMPLETED`);
+    expect(actuator.body.measurements[0].value).toBeGreaterThanOrEqual(N);
+  });
+
+  it('should report consumer lag per stage group and the global stream length, lag draining to zero', async () => {
+    const prefix = running.config.kafka.topicPrefix;
+    const text = await eventually(
+      () => prometheusText(),
+      (t) =>
+        ['validation', 'fraud', 'ledger'].every((stage) => t.includes(`group="${prefix}payments-${stage}"`)) &&
+        sampleSum(t, 'kafka_consumer_lag') === 0 &&
+        sampleSum(t, 'redis_stream_length') > 0,
+      20_000,
+    );
+    for (const stage of ['validation', 'fraud', 'ledger']) expect(text).toContain(`kafka_consumer_lag{group="${prefix}payments-${stage}"`);
+    expect(sampleSum(text, 'kafka_consumer_lag')).toBe(0);
+    expect(sampleSum(text, 'redis_stream_length', (l) => l.includes('stream="payments"'))).toBeGreaterThan(0);
+  });
+
+  it('should turn readiness 503 with Redis DOWN while liveness stays 200, and back once Redis returns', async () => {
+    try {
+      redis('stop');
+      const down = await eventually(() => request(`${api}/health/readiness`), (r) => r.status === 503, 10_000);
+      expect(down.status).toBe(503);
+      expect(down.body.status).toBe('DOWN');
+      expect(down.body.components.redis.status).toBe('DOWN');
+      expect(down.body.components.redis.details.message).toEqual(expect.any(String));
+      expect(down.body.components.db.status).toBe('UP');
+      expect((await request(`${api}/actuator/health`)).status).toBe(503);
+      const live = await request(`${api}/health/liveness`);
+      expect(live.status).toBe(200);
+      expect(live.body.status).toBe('UP');
+    } finally {
+      redis('start');
+    }
+    const up = await eventually(() => request(`${api}/health/readiness`), (r) => r.status === 200, 20_000);
+    expect(up.status).toBe(200);
+    expect(up.body.components.redis.status).toBe('UP');
+  });
+});
+
+describe('consumer lag while the stages are held back', () => {
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    // Fresh topics and groups of their own (still removed by the run's teardown), stages not started yet.
+    running = await startTestApp({ KAFKA_TOPIC_PREFIX: `test.${TEST_RUN_ID}.lag.` }, { consumers: false });
+  });
+
+  afterAll(async () => {
+    await running?.close();
+  });
+
+  const validationLag = async (): Promise<number> => {
+    await running.app.get(BacklogMetrics).refresh();
+    const text = await (await fetch(`${running.url}/metrics`)).text();
+    return sampleSum(text, 'kafka_consumer_lag', (labels) => labels.includes(`group="test.${TEST_RUN_ID}.lag.payments-validation"`));
+  };
+
+  it('should rise by the payments waiting for a stage and fall to zero once it consumes them', async () => {
+    const N = 5;
+    expect(await validationLag()).toBe(0);
+    for (let i = 0; i < N; i++) {
+      const accepted = await request(`${running.url}/api/payments`, {
+        body: { orderId: `LAG-${randomUUID()}`, amount: '1.00', currency: 'USD', userId: `LAG-${randomUUID()}` },
+      });
+      expect(accepted.status).toBe(202);
+    }
+    expect(await validationLag()).toBe(N);
+
+    await running.app.startAllMicroservices();
+    expect(await eventually(validationLag, (lag) => lag === 0, 30_000)).toBe(0);
+  });
+});
