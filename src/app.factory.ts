@@ -5,6 +5,9 @@ import { AppModule } from './app.module.js';
 import { type AppConfig } from './config/app-config.js';
 import { ApiExceptionFilter } from './http/api-exception.filter.js';
 import { ApiValidationPipe } from './http/validation.pipe.js';
+import { correlationIdOf } from './http/correlation-id.js';
+import { AppLogger } from './logging/app-logger.js';
+import { withLogContext } from './logging/log-context.js';
 import { DeadLettersService } from './dead-letters/dead-letters.service.js';
 import { EventPublisher } from './kafka/event-publisher.js';
 import { KafkaStageServer } from './kafka/kafka-stage.server.js';
@@ -27,7 +30,10 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     onConstructorPoisoning: 'error',
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    logger: LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel as LogLevel) + 1),
+    logger: new AppLogger({
+      json: config.logJson,
+      logLevels: LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel as LogLevel) + 1),
+    }),
     bufferLogs: true,
     // Fastify's own JSON parser (with its prototype-poisoning guards) and nothing else: Nest's
     // defaults would also accept url-encoded forms, which a JSON API should answer with 415.
@@ -35,6 +41,13 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   // JSON only: without this, Fastify would hand text/plain bodies to the validation as strings.
   app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
+  // Every request runs in a log context: its correlation id (the caller's traceparent or X-Request-Id,
+  // or a new one) is on every log line written for it, goes back as X-Request-Id, and travels on in Kafka.
+  app.getHttpAdapter().getInstance().addHook('onRequest', (request, reply, done) => {
+    const correlationId = correlationIdOf(request.headers);
+    void reply.header('X-Request-Id', correlationId);
+    withLogContext({ correlationId }, done);
+  });
   // Before app.init() registers the routes, so every route (and Fastify's own 4xx answers) is timed.
   installHttpMetrics(app.getHttpAdapter().getInstance(), app.get(MetricsService));
   app.useGlobalFilters(new ApiExceptionFilter());

@@ -68,9 +68,16 @@ describe('processing pipeline (real Kafka, Redis and PostgreSQL)', () => {
 
     // The seed's body; the intake suite already used its orderId, so this run's is its own.
     const body = { orderId: `ORDER-12345-${randomUUID()}`, amount: 99.99, currency: 'USD', userId: 'USER-001' };
-    const accepted = await request(`${api}/api/payments`, { body });
+    const finalized = await KafkaProbe.start(running.config, TOPICS.finalized);
+    const accepted = await request(`${api}/api/payments`, { body, headers: { 'x-request-id': 'seed-curl-1' } });
     expect(accepted.status).toBe(202);
+    expect(accepted.headers.get('x-request-id')).toBe('seed-curl-1');
     expect(await settled(accepted.body.paymentId)).toMatchObject({ status: 'COMPLETED', stage: 'ledger' });
+
+    // The request's correlation id travelled through every stage to the terminal event.
+    const [completed] = await finalized.waitFor((e) => e.paymentId === accepted.body.paymentId);
+    await finalized.stop();
+    expect(completed).toMatchObject({ type: 'payment.completed', correlationId: 'seed-curl-1', payload: { status: 'COMPLETED' } });
 
     expect(payerBefore - (await minorBalance('USER-001'))).toBe(9999n);
     expect((await merchantCredits('USD')) - merchantBefore).toBe(9999n);

@@ -13,6 +13,7 @@ export class AppConfig {
   readonly env: 'development' | 'test' | 'production';
   readonly http: { host: string; port: number };
   readonly logLevel: string;
+  readonly logJson: boolean;
   readonly kafka: {
     brokers: string[];
     clientId: string;
@@ -65,6 +66,7 @@ export class AppConfig {
     this.env = vars.NODE_ENV as AppConfig['env'];
     this.http = { host: vars.HOST, port: vars.PORT };
     this.logLevel = vars.LOG_LEVEL;
+    this.logJson = vars.LOG_FORMAT === 'json' || (vars.LOG_FORMAT === 'auto' && vars.NODE_ENV === 'production');
     this.kafka = {
       brokers: vars.KAFKA_BROKERS.split(','),
       clientId: vars.KAFKA_CLIENT_ID,

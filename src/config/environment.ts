@@ -37,6 +37,10 @@ export class EnvironmentVariables {
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL = 'log';
 
+  /** `json` lines for log collectors, `text` for people; `auto` is json in production, text elsewhere. */
+  @IsIn(['auto', 'json', 'text'])
+  LOG_FORMAT = 'auto';
+
   /** Comma-separated host:port list. */
   @Matches(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, { message: 'KAFKA_BROKERS must be a comma-separated list of host:port' })
   KAFKA_BROKERS = '127.0.0.1:9092';

@@ -3,6 +3,7 @@ import { Server, type CustomTransportStrategy, type MessageHandler } from '@nest
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { lastValueFrom } from 'rxjs';
 import type { AppConfig } from '../config/app-config.js';
+import { withLogContext } from '../logging/log-context.js';
 import type { MetricsService } from '../metrics/metrics.service.js';
 import type { EventEnvelope } from './event-envelope.js';
 import type { EventPublisher } from './event-publisher.js';
@@ -149,7 +150,10 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
     for (let attempt = 1; ; attempt++) {
       try {
         const context = new StageContext([topic, partition, message.offset, headers, attempt]);
-        await lastValueFrom(this.transformToObservable(await handler(envelope, context)), { defaultValue: undefined });
+        // Log lines of this message carry the payment and the correlation id of the request that began it.
+        await withLogContext({ correlationId: envelope.correlationId, paymentId: envelope.paymentId }, async () =>
+          lastValueFrom(this.transformToObservable(await handler(envelope, context)), { defaultValue: undefined }),
+        );
         return;
       } catch (caught) {
         const error = caught instanceof Error ? caught : new Error(String(caught));

@@ -116,6 +116,7 @@ export class PaymentLifecycle {
       riskScore: record.riskScore,
       finalizedAt: record.updatedAt.toISOString(),
     };
+    this.logger.debug(`Payment ${record.status}${record.reason ? ` (${record.reason})` : ''} at ${record.stage}`);
     const finalized = this.envelope(event, type, payload);
     await this.publisher.publish([{ topic: TOPICS.finalized, key: event.payload.userId, envelope: finalized }]);
     await this.view(event, finalized.eventId, record.status, record.stage, record.reason, detail);

@@ -16,6 +16,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../http/api-error.js';
 import { correlationIdOf } from '../http/correlation-id.js';
+import { currentLogContext } from '../logging/log-context.js';
 import type { CurrentState, HistoryEntry } from '../state/payment-state.store.js';
 import { CreatePaymentRequest } from './dto/create-payment.request.js';
 import { AcceptedPaymentDoc, ApiErrorDoc, HistoryEntryDoc, PaymentStateDoc } from './dto/payment.docs.js';
@@ -52,7 +53,8 @@ export class PaymentsController {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw ApiError.invalidRequest('idempotency_key_invalid', 'Idempotency-Key must be 1 to 255 printable ASCII characters.', 'Idempotency-Key');
     }
-    const { response, replayed } = await this.payments.create(body, idempotencyKey, correlationIdOf(request.headers));
+    const correlationId = currentLogContext()?.correlationId ?? correlationIdOf(request.headers);
+    const { response, replayed } = await this.payments.create(body, idempotencyKey, correlationId);
     void reply.status(response.statusCode).headers(response.headers);
     if (replayed) void reply.header('Idempotent-Replayed', 'true');
     return response.body;

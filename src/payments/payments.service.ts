@@ -4,6 +4,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { minorUnitsOrBadRequest } from '../http/amounts.js';
+import { setLogPaymentId } from '../logging/log-context.js';
 import { ApiError } from '../http/api-error.js';
 import { createEnvelope } from '../kafka/event-envelope.js';
 import { EventPublishError, EventPublisher } from '../kafka/event-publisher.js';
@@ -89,6 +90,7 @@ export class PaymentsService {
 
   private async accept(payment: PaymentPayload, correlationId: string): Promise<StoredResponse> {
     const paymentId = randomUUID();
+    setLogPaymentId(paymentId);
     await this.claimOrder(payment, paymentId);
 
     const envelope = createEnvelope(PAYMENT_EVENT_TYPES.initiated, paymentId, payment, correlationId, new Date(payment.acceptedAt));
@@ -101,6 +103,7 @@ export class PaymentsService {
     }
 
     this.metrics.paymentAccepted(payment.currency);
+    this.logger.debug(`Payment accepted: ${payment.currency} ${payment.amountMinor} minor units, order ${payment.orderId}`);
     const snapshot = snapshotOf(paymentId, payment);
     await this.state
       .append({ eventId: envelope.eventId, status: 'PENDING', stage: 'intake', at: payment.acceptedAt, payment: snapshot })

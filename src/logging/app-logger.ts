@@ -1,0 +1,25 @@
+import { ConsoleLogger, type ConsoleLoggerOptions } from '@nestjs/common';
+import { currentLogContext } from './log-context.js';
+
+/** Keys whose values never reach a log, at any depth of a logged object. */
+export const REDACTED_KEYS = ['authorization', 'password', 'secret', 'apiKey', 'token', 'idempotencyKey', 'cardNumber', 'pan'];
+
+/**
+ * Nest's console logger (JSON lines in production, text on a laptop) with the correlation id and
+ * payment id of the request or Kafka message being handled added to every JSON line.
+ */
+export class AppLogger extends ConsoleLogger {
+  constructor(options: ConsoleLoggerOptions) {
+    super({ ...options, redact: REDACTED_KEYS });
+  }
+
+  protected override getJsonLogObject(...args: Parameters<ConsoleLogger['getJsonLogObject']>): ReturnType<ConsoleLogger['getJsonLogObject']> {
+    const record = super.getJsonLogObject(...args);
+    const context = currentLogContext();
+    if (context) {
+      record.correlationId = context.correlationId;
+      if (context.paymentId) record.paymentId = context.paymentId;
+    }
+    return record;
+  }
+}
