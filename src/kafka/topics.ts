@@ -15,8 +15,10 @@ export const TOPICS = {
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
 
-/** Spring Kafka's naming, so Kafka users find retry and dead-letter topics where they expect them. */
-export const retryTopicOf = (topic: string): string => `${topic}-retry`;
+/**
+ * Spring Kafka's dead-letter naming, so Kafka users find them where they expect. There are no
+ * `-retry` topics: stages retry in place, because a retry topic would reorder one payer's payments.
+ */
 export const deadLetterTopicOf = (topic: string): string => `${topic}-dlt`;
 
 /** Every topic the app creates at start-up. */

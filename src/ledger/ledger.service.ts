@@ -7,9 +7,6 @@ import { accountId, LedgerAccount } from './ledger-account.entity.js';
 import { credit, debit, ensureAccount } from './ledger-postings.js';
 import { LedgerTransfer } from './ledger-transfer.entity.js';
 
-/** Why the ledger declines an approved payment. */
-export const LEDGER_REASONS = ['INSUFFICIENT_FUNDS', 'DUPLICATE_ORDER'] as const;
-
 export interface PostingResult {
   /** The payment's terminal record: what this posting decided, or what an earlier delivery did. */
   record: PaymentRecord;
