@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'infra/', '*.config.js'] },
+  { ignores: ['dist/', 'coverage/', 'node_modules/', 'infra/', '.cache/', '*.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

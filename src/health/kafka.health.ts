@@ -13,7 +13,7 @@ export const healthKafkaAdminProvider = {
   provide: HEALTH_KAFKA_ADMIN,
   inject: [AppConfig],
   // No retries: a health probe must answer within its timeout, not after kafkajs' backoff.
-  useFactory: (config: AppConfig): Admin => createKafka(config, '-health').admin({ retry: { retries: 0 } }),
+  useFactory: (config: AppConfig): Admin => createKafka(config, '-health', { quiet: true }).admin({ retry: { retries: 0 } }),
 };
 
 /** Kafka is up when the cluster answers a metadata request and every pipeline topic exists. */

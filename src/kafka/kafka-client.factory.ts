@@ -14,14 +14,18 @@ const LEVELS: Record<number, 'error' | 'warn' | 'log' | 'debug'> = {
 };
 
 /** kafkajs client with its logs routed through Nest's logger, quiet unless something is wrong. */
-export function createKafka(config: AppConfig, clientIdSuffix = ''): Kafka {
+/**
+ * `quiet` is for clients that report their own failures (health probes, metric refreshers): kafkajs
+ * would otherwise log every failed request of theirs during an outage or a leader change.
+ */
+export function createKafka(config: AppConfig, clientIdSuffix = '', { quiet = false } = {}): Kafka {
   return new Kafka({
     clientId: `${config.kafka.clientId}${clientIdSuffix}`,
     brokers: config.kafka.brokers,
     connectionTimeout: 3000,
     requestTimeout: 10000,
     retry: { initialRetryTime: 200, retries: 5, maxRetryTime: 2000 },
-    logLevel: logLevel.WARN,
+    logLevel: quiet ? logLevel.NOTHING : logLevel.WARN,
     logCreator:
       () =>
       ({ namespace, level, log }: LogEntry) => {

@@ -39,7 +39,7 @@ export class BacklogMetrics implements OnApplicationBootstrap, OnModuleDestroy {
     config: AppConfig,
   ) {
     // No retries: a failed refresh is simply tried again at the next tick.
-    this.admin = createKafka(config, '-metrics').admin({ retry: { retries: 0 } });
+    this.admin = createKafka(config, '-metrics', { quiet: true }).admin({ retry: { retries: 0 } });
   }
 
   onApplicationBootstrap(): void {

@@ -1,0 +1,262 @@
+/**
+ * `npm run bench`: drives POST /api/payments of a production-mode app on loopback and reports intake
+ * and end-to-end throughput and latency, resources, and two baselines measured in the same run (a bare
+ * Fastify endpoint and raw kafkajs produce), as ratios. Options: --duration S, --connections N,
+ * --rate R (fixed overall rate instead of as fast as possible), --no-baselines.
+ */
+import 'reflect-metadata';
+import autocannon from 'autocannon';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../src/config/app-config.js';
+import { dataSourceOptions } from '../src/database/data-source-options.js';
+import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
+import { bareFastifyBaseline, rawKafkaBaseline } from './baselines.js';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '20' },
+    connections: { type: 'string', default: '64' },
+    rate: { type: 'string' },
+    'no-baselines': { type: 'boolean', default: false },
+    port: { type: 'string', default: '8095' },
+  },
+});
+const durationSeconds = Number(args.duration);
+const connections = Number(args.connections);
+const rate = args.rate ? Number(args.rate) : undefined;
+const port = Number(args.port);
+const runTag = Date.now().toString(36);
+const topicPrefix = `bench.${runTag}.`;
+const USERS = 100; // the demo wallets npm run seed funds
+
+/** The app as the bench runs it: production mode, its own topics, velocity rules opened for 100 payers. */
+const appEnv = {
+  ...process.env,
+  NODE_ENV: 'production',
+  PORT: String(port),
+  LOG_LEVEL: 'warn',
+  KAFKA_TOPIC_PREFIX: topicPrefix,
+  FRAUD_VELOCITY_MAX_COUNT: '0',
+  FRAUD_VELOCITY_MAX_AMOUNT: 'USD:1000000000',
+};
+
+function step(command: string, commandArgs: string[]): void {
+  const result = spawnSync(command, commandArgs, { stdio: 'inherit', env: process.env });
+  if (result.status !== 0) throw new Error(`${command} ${commandArgs.join(' ')} failed`);
+}
+
+async function waitUntilReady(url: string, app: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    if (app.exitCode !== null) throw new Error(`the app exited with ${app.exitCode}`);
+    const ok = await fetch(url).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`the app was not ready at ${url} within 90 s`);
+}
+
+/** CPU seconds (user + system) and RSS of a process, from /proc. */
+function processUsage(pid: number): { cpuSeconds: number; rssMb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const ticks = Number(stat[11]) + Number(stat[12]);
+  const rssPages = Number(stat[21]);
+  return { cpuSeconds: ticks / 100, rssMb: (rssPages * 4096) / 1024 / 1024 };
+}
+
+/** Sum of a metric's series in the app's Prometheus text. */
+async function metricSum(metricsUrl: string, name: string): Promise<number> {
+  const text = await fetch(metricsUrl).then((r) => r.text(), () => '');
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}
+
+const progress = (label: string, seconds: number) => {
+  const bar = (done: number) => `[${'#'.repeat(done)}${'.'.repeat(30 - done)}]`;
+  const started = Date.now();
+  const timer = setInterval(() => {
+    const done = Math.min(30, Math.round(((Date.now() - started) / 1000 / seconds) * 30));
+    process.stdout.write(`\r${label} ${bar(done)} ${Math.round((Date.now() - started) / 1000)}s/${seconds}s`);
+  }, 500);
+  return () => {
+    clearInterval(timer);
+    process.stdout.write('\n');
+  };
+};
+
+async function main(): Promise<void> {
+  step('bash', ['scripts/stack.sh', 'up']);
+  step('node', ['dist/database/migrate.js']);
+  step('node', ['dist/database/seed.js']);
+
+  const config = AppConfig.fromEnvironment(appEnv);
+  const dataSource = new DataSource(dataSourceOptions(config));
+  await dataSource.initialize();
+  const redis = new Redis({ host: config.redis.host, port: config.redis.port, lazyConnect: true });
+  await redis.connect();
+
+  const app = spawn('node', ['dist/main.js'], { env: appEnv, stdio: ['ignore', 'inherit', 'inherit'] });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitUntilReady(`${base}/health/readiness`, app);
+    const usageBefore = processUsage(app.pid!);
+    const acceptedBefore = await metricSum(`${base}/metrics`, 'payments_accepted_total');
+
+    let peakLag = 0;
+    let peakRss = usageBefore.rssMb;
+    const sampler = setInterval(() => {
+      void metricSum(`${base}/metrics`, 'kafka_consumer_lag').then((lag) => (peakLag = Math.max(peakLag, lag)));
+      peakRss = Math.max(peakRss, processUsage(app.pid!).rssMb);
+    }, 1000);
+
+    let n = 0;
+    const loadStarted = Date.now();
+    const done = progress('intake', durationSeconds);
+    const intake = await autocannon({
+      url: `${base}/api/payments`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      connections,
+      duration: durationSeconds,
+      ...(rate && { overallRate: rate }),
+      requests: [
+        {
+          setupRequest: (request) => {
+            const i = n++;
+            const userId = `USER-${String(1 + (i % USERS)).padStart(3, '0')}`;
+            return { ...request, body: JSON.stringify({ orderId: `BENCH-${runTag}-${i}`, amount: '1.00', currency: 'USD', userId }) };
+          },
+        },
+      ],
+    });
+    done();
+    const loadEnded = Date.now();
+    // The server's own count: requests still in flight when the load stopped were accepted too.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const accepted = (await metricSum(`${base}/metrics`, 'payments_accepted_total')) - acceptedBefore;
+
+    // Every accepted payment must reach a terminal state; time how long the pipeline takes to drain.
+    const drainDone = progress('drain ', 60);
+    let terminal = 0;
+    while (Date.now() - loadEnded < 180_000) {
+      const rows: { n: string }[] = await dataSource.query(`SELECT COUNT(*)::text AS n FROM payments WHERE order_id LIKE $1`, [`BENCH-${runTag}-%`]);
+      terminal = Number(rows[0].n);
+      if (terminal >= accepted) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    drainDone();
+    const drained = Date.now();
+    clearInterval(sampler);
+    const usageAfter = processUsage(app.pid!);
+
+    const [latency]: { p50: number; p99: number }[] = await dataSource.query(
+      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM updated_at - accepted_at)) * 1000 AS p50,
+              percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM updated_at - accepted_at)) * 1000 AS p99
+       FROM payments WHERE order_id LIKE $1`,
+      [`BENCH-${runTag}-%`],
+    );
+    const outcomes: { status: string; n: string }[] = await dataSource.query(
+      `SELECT status, COUNT(*)::text AS n FROM payments WHERE order_id LIKE $1 GROUP BY status ORDER BY status`,
+      [`BENCH-${runTag}-%`],
+    );
+    const violations = await checkLedgerInvariants(dataSource.manager);
+    const redisMemory = /used_memory:(\d+)/.exec(await redis.info('memory'))?.[1];
+
+    const baselines = args['no-baselines']
+      ? null
+      : {
+          bareFastifyRequestsPerSecond: await bareFastifyBaseline({ port: port + 1, connections, durationSeconds: Math.min(10, durationSeconds) }),
+          rawKafkaProducePerSecond: await rawKafkaBaseline({
+            brokers: config.kafka.brokers,
+            topic: `${topicPrefix}baseline-${randomUUID().slice(0, 8)}`,
+            concurrency: connections,
+            durationSeconds: Math.min(10, durationSeconds),
+          }),
+        };
+
+    const intakePerSecond = accepted / ((loadEnded - loadStarted) / 1000);
+    const result = {
+      runAt: new Date().toISOString(),
+      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+      settings: { durationSeconds, connections, rate: rate ?? null, users: USERS, amount: '1.00 USD' },
+      intake: {
+        acceptedPerSecond: Math.round(intakePerSecond),
+        accepted,
+        answered202: intake.statusCodeStats?.['202']?.count ?? intake['2xx'],
+        non2xx: intake.non2xx,
+        errors: intake.errors,
+        timeouts: intake.timeouts,
+        latencyMs: { p50: intake.latency.p50, p90: intake.latency.p90, p99: intake.latency.p99, max: intake.latency.max },
+      },
+      endToEnd: {
+        terminal,
+        terminalPerSecond: Math.round(terminal / ((drained - loadStarted) / 1000)),
+        drainSeconds: (drained - loadEnded) / 1000,
+        acceptanceToTerminalMs: { p50: Math.round(latency.p50), p99: Math.round(latency.p99) },
+        peakConsumerLag: peakLag,
+        outcomes: Object.fromEntries(outcomes.map((o) => [o.status, Number(o.n)])),
+      },
+      resources: {
+        appCpuSecondsPerSecond: Number(((usageAfter.cpuSeconds - usageBefore.cpuSeconds) / ((drained - loadStarted) / 1000)).toFixed(2)),
+        appPeakRssMb: Math.round(peakRss),
+        redisUsedMemoryMb: redisMemory ? Math.round(Number(redisMemory) / 1024 / 1024) : null,
+      },
+      baselines: baselines && {
+        ...Object.fromEntries(Object.entries(baselines).map(([k, v]) => [k, Math.round(v)])),
+        intakeToBareFastify: Number((intakePerSecond / baselines.bareFastifyRequestsPerSecond).toFixed(3)),
+        intakeToRawKafka: Number((intakePerSecond / baselines.rawKafkaProducePerSecond).toFixed(3)),
+      },
+      correctness: { accepted, terminal, allAcceptedTerminal: terminal === accepted, ledgerInvariantViolations: violations.length },
+    };
+
+    mkdirSync('bench/results', { recursive: true });
+    const file = `bench/results/${result.runAt.replace(/[:.]/g, '-')}`;
+    writeFileSync(`${file}.json`, `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(`${file}.md`, markdown(result));
+    console.log(markdown(result));
+    console.log(`written: ${file}.json, ${file}.md`);
+    await dataSource.destroy();
+    redis.disconnect();
+    if (!result.correctness.allAcceptedTerminal || violations.length > 0) process.exitCode = 1;
+  } finally {
+    app.kill('SIGTERM');
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the result object built above, printed field by field
+function markdown(r: Record<string, any>): string {
+  const b = r.baselines;
+  return [
+    `# Benchmark ${r.runAt}`,
+    '',
+    `${r.machine.cpus} cores, Node ${r.machine.node}; ${r.settings.durationSeconds} s, ${r.settings.connections} connections${r.settings.rate ? `, ${r.settings.rate}/s offered` : ''}, ${r.settings.users} payers.`,
+    '',
+    '| measure | value |',
+    '| --- | --- |',
+    `| intake accepted/s | ${r.intake.acceptedPerSecond} |`,
+    `| intake HTTP latency p50 / p90 / p99 / max (ms) | ${r.intake.latencyMs.p50} / ${r.intake.latencyMs.p90} / ${r.intake.latencyMs.p99} / ${r.intake.latencyMs.max} |`,
+    `| non-2xx / errors / timeouts | ${r.intake.non2xx} / ${r.intake.errors} / ${r.intake.timeouts} |`,
+    `| end to end terminal/s (load start to drained) | ${r.endToEnd.terminalPerSecond} |`,
+    `| acceptance to terminal p50 / p99 (ms) | ${r.endToEnd.acceptanceToTerminalMs.p50} / ${r.endToEnd.acceptanceToTerminalMs.p99} |`,
+    `| peak consumer lag / drain after load (s) | ${r.endToEnd.peakConsumerLag} / ${r.endToEnd.drainSeconds} |`,
+    `| outcomes | ${JSON.stringify(r.endToEnd.outcomes)} |`,
+    `| app CPU (cores busy) / peak RSS (MB) / Redis memory (MB) | ${r.resources.appCpuSecondsPerSecond} / ${r.resources.appPeakRssMb} / ${r.resources.redisUsedMemoryMb} |`,
+    ...(b
+      ? [
+          `| baseline: bare Fastify req/s | ${b.bareFastifyRequestsPerSecond} (intake = ${b.intakeToBareFastify}×) |`,
+          `| baseline: raw kafkajs produce/s (acks=all, idempotent) | ${b.rawKafkaProducePerSecond} (intake = ${b.intakeToRawKafka}×) |`,
+        ]
+      : []),
+    `| correctness: all accepted terminal / ledger violations | ${r.correctness.allAcceptedTerminal} / ${r.correctness.ledgerInvariantViolations} |`,
+    '',
+  ].join('\n');
+}
+
+await main();
