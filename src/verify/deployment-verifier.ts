@@ -1,0 +1,103 @@
+import { Kafka, logLevel } from 'kafkajs';
+import type { Redis } from 'ioredis';
+import type { DataSource } from 'typeorm';
+import type { AppConfig } from '../config/app-config.js';
+import { parseEnvelope } from '../kafka/kafka-stage.server.js';
+import { TOPICS } from '../kafka/topics.js';
+import { checkLedgerInvariants, type InvariantViolation } from '../ledger/ledger-invariants.js';
+import { isTerminal } from '../state/payment-status.js';
+
+export interface VerificationReport {
+  acceptedPayments: number;
+  terminalPayments: number;
+  violations: InvariantViolation[];
+}
+
+/**
+ * Checks a deployment without changing anything: every payment whose initiated event Kafka holds has
+ * exactly one terminal row, the ledger invariants hold, and Redis agrees with PostgreSQL on every
+ * finished payment it still holds.
+ */
+export class DeploymentVerifier {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly dataSource: DataSource,
+    private readonly redis: Redis,
+  ) {}
+
+  async verify({ settleMs = 0 } = {}): Promise<VerificationReport> {
+    const accepted = await this.acceptedPaymentIds();
+    // Payments still in the pipeline get until the deadline to finish.
+    const deadline = Date.now() + settleMs;
+    let missing = await this.withoutTerminalRow(accepted);
+    while (missing.length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      missing = await this.withoutTerminalRow(missing);
+    }
+    const violations: InvariantViolation[] = missing.map((paymentId) => ({
+      invariant: 'every accepted payment has exactly one terminal state',
+      detail: { paymentId },
+    }));
+    violations.push(...(await checkLedgerInvariants(this.dataSource.manager)));
+    violations.push(...(await this.redisDisagreements(accepted)));
+    return { acceptedPayments: accepted.length, terminalPayments: accepted.length - missing.length, violations };
+  }
+
+  /** Every payment id on payments.initiated, read from the beginning up to the current end. */
+  private async acceptedPaymentIds(): Promise<string[]> {
+    const kafka = new Kafka({ clientId: `${this.config.kafka.clientId}-verify`, brokers: this.config.kafka.brokers, logLevel: logLevel.NOTHING });
+    const topic = `${this.config.kafka.topicPrefix}${TOPICS.initiated}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
+    await admin.disconnect();
+    const pending = new Set([...ends].filter(([, high]) => high > 0n).map(([partition]) => partition));
+    const ids = new Set<string>();
+    if (pending.size === 0) return [];
+    const consumer = kafka.consumer({ groupId: `${this.config.kafka.topicPrefix}payments-verify-${Date.now()}`, maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          autoCommit: false,
+          eachMessage: async ({ partition, message }) => {
+            const envelope = parseEnvelope(message.value?.toString() ?? '');
+            if (envelope) ids.add(envelope.paymentId);
+            if (BigInt(message.offset) + 1n >= (ends.get(partition) ?? 0n)) pending.delete(partition);
+            if (pending.size === 0) resolve();
+          },
+        })
+        .catch(reject);
+    });
+    await consumer.disconnect();
+    return [...ids];
+  }
+
+  private async withoutTerminalRow(paymentIds: string[]): Promise<string[]> {
+    if (paymentIds.length === 0) return [];
+    const rows: { id: string }[] = await this.dataSource.query(`SELECT id FROM payments WHERE id = ANY($1::uuid[])`, [paymentIds]);
+    const found = new Set(rows.map((r) => r.id));
+    return paymentIds.filter((id) => !found.has(id));
+  }
+
+  private async redisDisagreements(paymentIds: string[]): Promise<InvariantViolation[]> {
+    const violations: InvariantViolation[] = [];
+    for (let i = 0; i < paymentIds.length; i += 500) {
+      const chunk = paymentIds.slice(i, i + 500);
+      const rows: { id: string; status: string }[] = await this.dataSource.query(`SELECT id, status FROM payments WHERE id = ANY($1::uuid[])`, [chunk]);
+      const inPostgres = new Map(rows.map((r) => [r.id, r.status]));
+      const pipeline = this.redis.pipeline();
+      for (const id of chunk) pipeline.hget(`payment:${id}`, 'status');
+      const answers = (await pipeline.exec()) ?? [];
+      chunk.forEach((id, index) => {
+        const inRedis = answers[index]?.[1] as string | null;
+        if (!isTerminal(inRedis)) return; // forgotten or still moving: Redis is only a view
+        if (inPostgres.get(id) !== inRedis) {
+          violations.push({ invariant: 'Redis agrees with PostgreSQL on finished payments', detail: { paymentId: id, redis: inRedis, postgres: inPostgres.get(id) ?? null } });
+        }
+      });
+    }
+    return violations;
+  }
+}

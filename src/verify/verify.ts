@@ -1,0 +1,32 @@
+/**
+ * `npm run verify [-- --settle-seconds S]`: checks a deployment's invariants (read-only) and exits
+ * non-zero on any violation. Uses the same environment variables as the app.
+ */
+import 'reflect-metadata';
+import { Redis } from 'ioredis';
+import { parseArgs } from 'node:util';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
+import { dataSourceOptions } from '../database/data-source-options.js';
+import { DeploymentVerifier } from './deployment-verifier.js';
+
+const { values } = parseArgs({ options: { 'settle-seconds': { type: 'string', default: '0' } } });
+const config = AppConfig.fromEnvironment();
+const dataSource = new DataSource(dataSourceOptions(config));
+await dataSource.initialize();
+const redis = new Redis({ host: config.redis.host, port: config.redis.port, password: config.redis.password, db: config.redis.db, keyPrefix: config.redis.keyPrefix, lazyConnect: true });
+await redis.connect();
+try {
+  const report = await new DeploymentVerifier(config, dataSource, redis).verify({ settleMs: Number(values['settle-seconds']) * 1000 });
+  console.log(`accepted payments (on Kafka): ${report.acceptedPayments}; with a terminal state: ${report.terminalPayments}`);
+  if (report.violations.length === 0) {
+    console.log('verify: no violations');
+  } else {
+    for (const v of report.violations.slice(0, 50)) console.log(`VIOLATION ${v.invariant}: ${JSON.stringify(v.detail)}`);
+    console.log(`verify: ${report.violations.length} violation(s)`);
+    process.exitCode = 1;
+  }
+} finally {
+  await dataSource.destroy();
+  redis.disconnect();
+}
