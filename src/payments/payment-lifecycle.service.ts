@@ -46,7 +46,7 @@ export class PaymentLifecycle {
   /** True when the Redis view already holds a terminal state; stages then skip the event. Redis away: false. */
   async isFinished(paymentId: string): Promise<boolean> {
     try {
-      return isTerminal((await this.state.current(paymentId))?.status);
+      return isTerminal(await this.state.status(paymentId));
     } catch {
       return false;
     }

@@ -104,6 +104,11 @@ export class PaymentStateStore {
     return result as AppendResult;
   }
 
+  /** Just the current status (one HGET): what the stages check on their hot path. */
+  async status(paymentId: string): Promise<PaymentStatus | null> {
+    return (await this.redis.hget(this.keysOf(paymentId).state, 'status')) as PaymentStatus | null;
+  }
+
   async current(paymentId: string): Promise<CurrentState | null> {
     const hash = await this.redis.hgetall(this.keysOf(paymentId).state);
     if (!hash.status) return null;
