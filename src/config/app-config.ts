@@ -21,6 +21,8 @@ export class AppConfig {
     partitions: number;
     replicationFactor: number;
     publishTimeoutMs: number;
+    lingerMs: number;
+    batchMaxRecords: number;
   };
   readonly redis: { host: string; port: number; password?: string; db: number; keyPrefix: string };
   readonly database: {
@@ -45,6 +47,7 @@ export class AppConfig {
     retryInitialMs: number;
     retryMaxMs: number;
     partitionsConcurrency: number;
+    payersConcurrency: number;
     sessionTimeoutMs: number;
   };
   readonly validation: {
@@ -74,6 +77,8 @@ export class AppConfig {
       partitions: vars.KAFKA_PARTITIONS,
       replicationFactor: vars.KAFKA_REPLICATION_FACTOR,
       publishTimeoutMs: vars.KAFKA_PUBLISH_TIMEOUT_MS,
+      lingerMs: vars.KAFKA_LINGER_MS,
+      batchMaxRecords: vars.KAFKA_BATCH_MAX_RECORDS,
     };
     this.redis = {
       host: vars.REDIS_HOST,
@@ -103,6 +108,7 @@ export class AppConfig {
       retryInitialMs: vars.STAGE_RETRY_INITIAL_MS,
       retryMaxMs: vars.STAGE_RETRY_MAX_MS,
       partitionsConcurrency: vars.KAFKA_PARTITIONS_CONCURRENCY,
+      payersConcurrency: vars.STAGE_PAYERS_CONCURRENCY,
       sessionTimeoutMs: vars.KAFKA_SESSION_TIMEOUT_MS,
     };
     this.validation = {

@@ -62,6 +62,14 @@ export class EnvironmentVariables {
   @IsInt() @Min(100) @Max(5000)
   KAFKA_PUBLISH_TIMEOUT_MS = 3000;
 
+  /** How long the producer holds the first event of an idle moment for company (Kafka's linger.ms); 0 = one event-loop turn. */
+  @IsInt() @Min(0) @Max(100)
+  KAFKA_LINGER_MS = 0;
+
+  /** Most events in one produce request: concurrent sends are coalesced up to this. */
+  @IsInt() @Min(1) @Max(5000)
+  KAFKA_BATCH_MAX_RECORDS = 500;
+
   @IsString() @MinLength(1)
   REDIS_HOST = '127.0.0.1';
 
@@ -125,6 +133,10 @@ export class EnvironmentVariables {
   /** Partitions each stage consumer works on at once (kafkajs partitionsConsumedConcurrently). */
   @IsInt() @Min(1) @Max(100)
   KAFKA_PARTITIONS_CONCURRENCY = 3;
+
+  /** Payers whose events one partition's batch works on at once (each payer's events stay in order). */
+  @IsInt() @Min(1) @Max(10_000)
+  STAGE_PAYERS_CONCURRENCY = 256;
 
   @Matches(CURRENCY_LIST, { message: 'ENABLED_CURRENCIES must be a comma-separated list of currency codes' })
   ENABLED_CURRENCIES = 'USD,EUR,GBP,CNY,JPY,KRW,BHD';

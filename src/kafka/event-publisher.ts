@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { CompressionTypes, Partitioners, type Producer } from 'kafkajs';
+import { Coalescer, WithdrawnError } from '../batching/coalescer.js';
 import { AppConfig } from '../config/app-config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { EventEnvelope } from './event-envelope.js';
@@ -42,14 +43,18 @@ export interface OutgoingEvent {
 /**
  * The one Kafka producer of the app: idempotent, acks from all in-sync replicas, and a bounded wait,
  * so callers either know an event is durably stored or get an EventPublishError.
+ *
+ * kafkajs keeps idempotent ordering only with one request in flight and has no linger of its own, so
+ * every send would cost a full round trip of its own. Concurrent sends are therefore coalesced: while
+ * one produce request is in flight, new events queue and go together in the next request (see
+ * Coalescer). Order per key holds because batches go out one at a time, in submission order.
  */
 @Injectable()
 export class EventPublisher implements OnModuleDestroy {
   private readonly logger = new Logger(EventPublisher.name);
   private readonly producer: Producer;
   private connecting?: Promise<void>;
-  /** Sends Kafka may still complete, including ones a caller stopped waiting for; drained on shutdown. */
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly batches: Coalescer<OutgoingRecord[], void>;
 
   constructor(
     private readonly config: AppConfig,
@@ -67,6 +72,11 @@ export class EventPublisher implements OnModuleDestroy {
     this.producer.on('producer.disconnect', () => {
       this.connecting = undefined;
     });
+    this.batches = new Coalescer({
+      maxBatchSize: config.kafka.batchMaxRecords,
+      lingerMs: config.kafka.lingerMs,
+      run: (sends) => this.sendTogether(sends),
+    });
   }
 
   /** Publishes events and resolves only once Kafka acknowledged all of them with acks=all. */
@@ -82,28 +92,32 @@ export class EventPublisher implements OnModuleDestroy {
 
   /** Publishes raw records with the same guarantees as publish(). */
   async publishRecords(records: OutgoingRecord[], timeoutMs = this.config.kafka.publishTimeoutMs): Promise<void> {
+    const giveUp = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new EventPublishError(`Kafka did not acknowledge within ${timeoutMs} ms`, true)),
-        timeoutMs,
-      );
+      timer = setTimeout(() => {
+        // Still queued: withdrawn, never sent. Already sent: Kafka may yet store it; the caller can't know.
+        giveUp.abort();
+        reject(new EventPublishError(`Kafka did not acknowledge within ${timeoutMs} ms`, true));
+      }, timeoutMs);
     });
-    const sending = this.send(records);
-    this.inFlight.add(sending);
-    void sending.catch(() => undefined).finally(() => this.inFlight.delete(sending));
+    const sending = this.batches.submit(records, giveUp.signal);
     try {
       await Promise.race([sending, deadline]);
     } catch (error) {
       if (error instanceof EventPublishError) throw error;
+      if (error instanceof WithdrawnError) throw new EventPublishError(`Kafka did not acknowledge within ${timeoutMs} ms`, true);
       throw new EventPublishError(`Kafka refused the event: ${(error as Error).message}`, false, { cause: error });
     } finally {
       clearTimeout(timer);
+      void sending.catch(() => undefined);
     }
   }
 
-  private async send(records: OutgoingRecord[]): Promise<void> {
+  /** One acks=all produce request for the records of several callers; they all succeed or all fail. */
+  private async sendTogether(sends: OutgoingRecord[][]): Promise<PromiseSettledResult<void>[]> {
     await this.ensureConnected();
+    const records = sends.flat();
     const done = this.metrics.startProduce(records.length);
     const byTopic = new Map<string, Omit<OutgoingRecord, 'topic'>[]>();
     for (const { topic, ...message } of records) {
@@ -123,6 +137,7 @@ export class EventPublisher implements OnModuleDestroy {
       done('error');
       throw error;
     }
+    return sends.map(() => ({ status: 'fulfilled', value: undefined }));
   }
 
   private ensureConnected(): Promise<void> {
@@ -134,9 +149,10 @@ export class EventPublisher implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    // Sends callers stopped waiting for may still complete; give them a bounded time before disconnecting.
     let timer: NodeJS.Timeout | undefined;
     const cap = new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_DRAIN_MS)));
-    await Promise.race([Promise.allSettled(this.inFlight), cap]);
+    await Promise.race([this.batches.drain(), cap]);
     clearTimeout(timer);
     await this.producer.disconnect().catch((error: Error) => this.logger.warn(`Producer disconnect: ${error.message}`));
   }
