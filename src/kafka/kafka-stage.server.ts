@@ -9,6 +9,7 @@ import type { EventEnvelope } from './event-envelope.js';
 import type { EventPublisher } from './event-publisher.js';
 import { createKafka } from './kafka-client.factory.js';
 import type { KafkaTopics } from './kafka-topics.js';
+import { committableOffsets, forEachLimited, lanesByKey } from './payer-lanes.js';
 import { PermanentEventError, StageContext } from './stage-context.js';
 import type { StageHandlerExtras } from './stage-event.decorator.js';
 import { deadLetterTopicOf } from './topics.js';
@@ -45,7 +46,8 @@ export interface KafkaStageServerDeps {
  * A NestJS transport strategy that keeps the consumer-controller model (@StageEvent handlers) but runs
  * Kafka the way a payment pipeline needs:
  * - one consumer group per stage, so stages scale and rebalance independently;
- * - eachBatch with several partitions at once; messages of one partition strictly in order;
+ * - eachBatch with several partitions at once; within a partition's batch several payers at once,
+ *   each payer's messages strictly in order;
  * - an offset is resolved (and so committed) only after its handler's effects are done: at-least-once;
  * - failures retried in place with exponential backoff (keeping one payer's order), then sent to
  *   `<topic>-dlt` with Spring Kafka's headers; malformed events go there at once.
@@ -115,18 +117,29 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
     this.log.log(`Stage ${stage} consuming ${logicalTopics.join(', ')} as group ${groupId}`);
   }
 
+  /**
+   * One partition's batch: payers' lanes run at once (so their handlers' Kafka sends, Redis calls and
+   * ledger postings coalesce into few round trips), each payer's events strictly in order.
+   */
   private async processBatch(payload: EachBatchPayload, groupId: string, stage: string): Promise<void> {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
     const logicalTopic = this.deps.topics.logical(batch.topic);
     const handler = this.getHandlerByPattern(logicalTopic);
     if (!handler) throw new Error(`No handler for topic ${batch.topic}`);
-    for (const message of batch.messages) {
-      if (!isRunning() || isStale()) break;
-      const timed = this.deps.metrics.startStage(stage);
-      await this.processMessage(handler, batch.topic, batch.partition, message, groupId, heartbeat);
-      timed();
-      resolveOffset(message.offset);
-      await heartbeat();
+    const handled = new Set<string>();
+    try {
+      await forEachLimited(lanesByKey(batch.messages), this.deps.config.pipeline.payersConcurrency, async (lane) => {
+        for (const message of lane) {
+          if (!isRunning() || isStale()) return;
+          const timed = this.deps.metrics.startStage(stage);
+          await this.processMessage(handler, batch.topic, batch.partition, message, groupId, heartbeat);
+          timed();
+          handled.add(message.offset);
+          await heartbeat();
+        }
+      });
+    } finally {
+      for (const offset of committableOffsets(batch.messages, handled)) resolveOffset(offset);
     }
     await commitOffsetsIfNecessary();
   }
