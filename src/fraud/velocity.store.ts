@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { luaCommand, type LuaCommand } from '../redis/lua-command.js';
 import { REDIS } from '../redis/redis.module.js';
 
 export interface VelocityWindow {
@@ -33,12 +34,14 @@ const FIRST_SEEN_TTL_SECONDS = 365 * 24 * 3600;
 
 @Injectable()
 export class VelocityStore {
-  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+  private readonly recordPayment: LuaCommand;
+
+  constructor(@Inject(REDIS) redis: Redis) {
+    this.recordPayment = luaCommand(redis, 'fraudVelocityRecord', 2, RECORD_SCRIPT);
+  }
 
   async record(userId: string, currency: string, paymentId: string, amountMinor: string, windowSeconds: number, now = Date.now()): Promise<VelocityWindow> {
-    const [count, total, firstSeen] = (await this.redis.eval(
-      RECORD_SCRIPT,
-      2,
+    const [count, total, firstSeen] = (await this.recordPayment(
       `fraud:velocity:${userId}:${currency}`,
       `fraud:first-seen:${userId}`,
       now,

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { AppConfig } from '../config/app-config.js';
+import { luaCommand, type LuaCommand } from '../redis/lua-command.js';
 import { REDIS } from '../redis/redis.module.js';
 import { STATUS_RANK, type PaymentStage, type PaymentStatus } from './payment-status.js';
 
@@ -73,18 +74,20 @@ return result
 /** Redis Streams view of every payment's states: fast queries and replayable history, not the system of record. */
 @Injectable()
 export class PaymentStateStore {
+  private readonly appendTransition: LuaCommand;
+
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.appendTransition = luaCommand(redis, 'paymentStateAppend', 4, APPEND_SCRIPT);
+  }
 
   async append(transition: StateTransition): Promise<AppendResult> {
     const { payment } = transition;
     const keys = this.keysOf(payment.paymentId);
     const snapshotFields = Object.entries(payment).flat();
-    const result = await this.redis.eval(
-      APPEND_SCRIPT,
-      4,
+    const result = await this.appendTransition(
       keys.state,
       keys.events,
       keys.seen,
