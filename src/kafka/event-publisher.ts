@@ -55,6 +55,8 @@ export class EventPublisher implements OnModuleDestroy {
   private readonly producer: Producer;
   private connecting?: Promise<void>;
   private readonly batches: Coalescer<OutgoingRecord[], void>;
+  /** Sends that outlived their deadline; Kafka may still store them, so shutdown waits for them a while. */
+  private readonly lateSends = new Set<Promise<unknown>>();
 
   constructor(
     private readonly config: AppConfig,
@@ -125,17 +127,29 @@ export class EventPublisher implements OnModuleDestroy {
       messages.push(message);
       byTopic.set(topic, messages);
     }
+    const { publishTimeoutMs } = this.config.kafka;
+    const sending = this.producer.sendBatch({
+      acks: -1,
+      timeout: publishTimeoutMs,
+      compression: CompressionTypes.None,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), publishTimeoutMs)));
     try {
-      await this.producer.sendBatch({
-        acks: -1,
-        timeout: this.config.kafka.publishTimeoutMs,
-        compression: CompressionTypes.None,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      });
+      // A send kafkajs keeps retrying (broker away) must not hold back the batches behind it: past the
+      // deadline its callers have given up anyway, so the next batch goes out; this one may still land.
+      if ((await Promise.race([sending, deadline])) === 'late') {
+        this.lateSends.add(sending);
+        void sending.catch(() => undefined).finally(() => this.lateSends.delete(sending));
+        throw new EventPublishError(`Kafka did not acknowledge within ${publishTimeoutMs} ms`, true);
+      }
       done('ok');
     } catch (error) {
       done('error');
       throw error;
+    } finally {
+      clearTimeout(timer);
     }
     return sends.map(() => ({ status: 'fulfilled', value: undefined }));
   }
@@ -152,7 +166,7 @@ export class EventPublisher implements OnModuleDestroy {
     // Sends callers stopped waiting for may still complete; give them a bounded time before disconnecting.
     let timer: NodeJS.Timeout | undefined;
     const cap = new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_DRAIN_MS)));
-    await Promise.race([this.batches.drain(), cap]);
+    await Promise.race([Promise.allSettled([this.batches.drain(), ...this.lateSends]), cap]);
     clearTimeout(timer);
     await this.producer.disconnect().catch((error: Error) => this.logger.warn(`Producer disconnect: ${error.message}`));
   }
