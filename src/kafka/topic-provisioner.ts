@@ -45,7 +45,9 @@ export class TopicProvisioner implements OnApplicationBootstrap {
   private async createTopics(admin: Admin, missing: string[]): Promise<void> {
     const { partitions, replicationFactor } = this.config.kafka;
     await admin.createTopics({
-      waitForLeaders: true,
+      // Our own waitForLeaders follows: kafkajs's can let a retriable metadata error escape as an
+      // unhandled rejection on a busy broker, which crashed the app at start-up.
+      waitForLeaders: false,
       topics: missing.map((topic) => ({
         topic,
         numPartitions: partitions,
