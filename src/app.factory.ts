@@ -72,7 +72,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     },
     { inheritAppConfig: false },
   );
-  app.enableShutdownHooks();
+  // What orchestrators and terminals send. (Nest's default list also shuts down on SIGHUP and SIGUSR2,
+  // which tools use for other things, e.g. the benchmark's profiler.)
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   return app;
 }
 
