@@ -25,4 +25,9 @@ export default tseslint.config(
     files: ['src/**/migrate.ts', 'src/**/seed*.ts', 'src/verify/verify.ts', 'scripts/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', 'src/main.ts'],
     rules: { 'no-console': 'off' },
   },
+  {
+    // Plain ES modules preloaded into Node (the benchmark's profiler hook).
+    files: ['**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly' } },
+  },
 );

@@ -2,7 +2,8 @@
  * `npm run bench`: drives POST /api/payments of a production-mode app on loopback and reports intake
  * and end-to-end throughput and latency, resources, and two baselines measured in the same run (a bare
  * Fastify endpoint and raw kafkajs produce), as ratios. Options: --duration S, --connections N,
- * --rate R (fixed overall rate instead of as fast as possible), --no-baselines.
+ * --rate R (fixed overall rate instead of as fast as possible), --no-baselines, --profile (a V8 CPU
+ * profile of the app during the load, summarized by area and function).
  */
 import 'reflect-metadata';
 import autocannon from 'autocannon';
@@ -14,8 +15,10 @@ import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../src/config/app-config.js';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
+import { DepositsService } from '../src/ledger/deposits.service.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
 import { bareFastifyBaseline, rawKafkaBaseline } from './baselines.js';
+import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -24,6 +27,8 @@ const { values: args } = parseArgs({
     rate: { type: 'string' },
     'no-baselines': { type: 'boolean', default: false },
     port: { type: 'string', default: '8095' },
+    profile: { type: 'boolean', default: false },
+    payers: { type: 'string', default: '2000' },
   },
 });
 const durationSeconds = Number(args.duration);
@@ -32,7 +37,9 @@ const rate = args.rate ? Number(args.rate) : undefined;
 const port = Number(args.port);
 const runTag = Date.now().toString(36);
 const topicPrefix = `bench.${runTag}.`;
-const USERS = 100; // the demo wallets npm run seed funds
+/** Funded payers the load spreads over: one payer's payments run in order, different payers' at once. */
+const USERS = Number(args.payers);
+const profileFile = args.profile ? `${process.cwd()}/bench/results/cpu-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile` : null;
 
 /** The app as the bench runs it: production mode, its own topics, velocity rules opened for 100 payers. */
 const appEnv = {
@@ -43,6 +50,7 @@ const appEnv = {
   KAFKA_TOPIC_PREFIX: topicPrefix,
   FRAUD_VELOCITY_MAX_COUNT: '0',
   FRAUD_VELOCITY_MAX_AMOUNT: 'USD:1000000000',
+  ...(profileFile && { BENCH_CPU_PROFILE: profileFile }),
 };
 
 function step(command: string, commandArgs: string[]): void {
@@ -91,18 +99,39 @@ const progress = (label: string, seconds: number) => {
   };
 };
 
+const payerId = (n: number) => `BENCH-PAYER-${String(n).padStart(5, '0')}`;
+
+/** Funds the bench's payers once (fixed deposit ids make it idempotent), through the ledger's own deposits. */
+async function fundPayers(dataSource: DataSource): Promise<void> {
+  const deposits = new DepositsService(dataSource);
+  let next = 0;
+  let created = 0;
+  const worker = async () => {
+    while (next < USERS) {
+      const payer = payerId(next++);
+      // 10 million USD each: never the limit of a benchmark.
+      if ((await deposits.deposit(payer, `bench:${payer}:USD`, 1_000_000_000n, 'USD')).created) created++;
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  if (created > 0) console.log(`Funded ${created} bench payers.`);
+}
+
 async function main(): Promise<void> {
   step('bash', ['scripts/stack.sh', 'up']);
   step('node', ['dist/database/migrate.js']);
-  step('node', ['dist/database/seed.js']);
 
   const config = AppConfig.fromEnvironment(appEnv);
   const dataSource = new DataSource(dataSourceOptions(config));
   await dataSource.initialize();
+  await fundPayers(dataSource);
   const redis = new Redis({ host: config.redis.host, port: config.redis.port, lazyConnect: true });
   await redis.connect();
 
-  const app = spawn('node', ['dist/main.js'], { env: appEnv, stdio: ['ignore', 'inherit', 'inherit'] });
+  mkdirSync('bench/results', { recursive: true });
+  const nodeArgs = [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(profileFile ? ['--import', './bench/cpu-profile-preload.mjs'] : [])];
+  const app = spawn('node', [...nodeArgs, 'dist/main.js'], { env: appEnv, stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise((resolve) => app.once('exit', resolve));
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitUntilReady(`${base}/health/readiness`, app);
@@ -116,6 +145,7 @@ async function main(): Promise<void> {
       peakRss = Math.max(peakRss, processUsage(app.pid!).rssMb);
     }, 1000);
 
+    if (profileFile) app.kill('SIGUSR2');
     let n = 0;
     const loadStarted = Date.now();
     const done = progress('intake', durationSeconds);
@@ -130,7 +160,7 @@ async function main(): Promise<void> {
         {
           setupRequest: (request) => {
             const i = n++;
-            const userId = `USER-${String(1 + (i % USERS)).padStart(3, '0')}`;
+            const userId = payerId(i % USERS);
             return { ...request, body: JSON.stringify({ orderId: `BENCH-${runTag}-${i}`, amount: '1.00', currency: 'USD', userId }) };
           },
         },
@@ -155,6 +185,12 @@ async function main(): Promise<void> {
     const drained = Date.now();
     clearInterval(sampler);
     const usageAfter = processUsage(app.pid!);
+    let profile: ProfileSummary | null = null;
+    if (profileFile) {
+      app.kill('SIGTERM');
+      await exited;
+      profile = summarizeProfile(profileFile);
+    }
 
     const [latency]: { p50: number; p99: number }[] = await dataSource.query(
       `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM updated_at - accepted_at)) * 1000 AS p50,
@@ -214,9 +250,9 @@ async function main(): Promise<void> {
         intakeToRawKafka: Number((intakePerSecond / baselines.rawKafkaProducePerSecond).toFixed(3)),
       },
       correctness: { accepted, terminal, allAcceptedTerminal: terminal === accepted, ledgerInvariantViolations: violations.length },
+      cpuProfile: profile && { file: profileFile, ...profile },
     };
 
-    mkdirSync('bench/results', { recursive: true });
     const file = `bench/results/${result.runAt.replace(/[:.]/g, '-')}`;
     writeFileSync(`${file}.json`, `${JSON.stringify(result, null, 2)}\n`);
     writeFileSync(`${file}.md`, markdown(result));
@@ -256,7 +292,24 @@ function markdown(r: Record<string, any>): string {
       : []),
     `| correctness: all accepted terminal / ledger violations | ${r.correctness.allAcceptedTerminal} / ${r.correctness.ledgerInvariantViolations} |`,
     '',
+    ...(r.cpuProfile ? profileMarkdown(r.cpuProfile as ProfileSummary) : []),
   ].join('\n');
+}
+
+function profileMarkdown(p: ProfileSummary): string[] {
+  const pct = (share: number) => `${(share * 100).toFixed(1)}%`;
+  return [
+    `## Where the app's CPU went (${p.sampledSeconds} s sampled, load and drain)`,
+    '',
+    '| area | share of samples |',
+    '| --- | --- |',
+    ...p.areas.slice(0, 12).map((a) => `| ${a.area} | ${pct(a.share)} |`),
+    '',
+    '| function (self time) | area | share |',
+    '| --- | --- | --- |',
+    ...p.functions.map((f) => `| \`${f.fn}\` | ${f.area} | ${pct(f.share)} |`),
+    '',
+  ];
 }
 
 await main();

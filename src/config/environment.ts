@@ -132,7 +132,7 @@ export class EnvironmentVariables {
 
   /** Partitions each stage consumer works on at once (kafkajs partitionsConsumedConcurrently). */
   @IsInt() @Min(1) @Max(100)
-  KAFKA_PARTITIONS_CONCURRENCY = 3;
+  KAFKA_PARTITIONS_CONCURRENCY = 12;
 
   /** Payers whose events one partition's batch works on at once (each payer's events stay in order). */
   @IsInt() @Min(1) @Max(10_000)
