@@ -15,6 +15,8 @@ import { KafkaTopics } from './kafka/kafka-topics.js';
 import { installHttpMetrics } from './metrics/http-metrics.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { assertApiKeysConfigured, installHttpSecurity } from './auth/http-security.js';
+import { REDIS } from './redis/redis.module.js';
 
 /** Payment bodies are small; anything much larger is a mistake or an attack. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -23,6 +25,7 @@ const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbo
 
 /** Builds the whole app (HTTP and Kafka consumers) without listening; main.ts and the e2e tests share it. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  assertApiKeysConfigured(config);
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     // Reject JSON with __proto__ / constructor.prototype keys outright (prototype poisoning).
@@ -50,12 +53,16 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   // Before app.init() registers the routes, so every route (and Fastify's own 4xx answers) is timed.
   installHttpMetrics(app.getHttpAdapter().getInstance(), app.get(MetricsService));
+  // Helmet, API keys and rate limits: after the correlation id (401s carry it) and before any route.
+  await installHttpSecurity(app, config, app.get(REDIS));
   app.useGlobalFilters(new ApiExceptionFilter());
   app.useGlobalPipes(new ApiValidationPipe());
   const openApi = new DocumentBuilder()
     .setTitle('Payments API')
     .setDescription('Take payments and follow them through validation, fraud detection and the ledger.')
     .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key (npm run apikey -- <merchantId>)' })
+    .addSecurityRequirements('bearer')
     .build();
   SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, openApi));
 

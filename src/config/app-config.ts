@@ -52,6 +52,12 @@ export class AppConfig {
     limits: PerCurrency<{ min: bigint; max: bigint }>;
     blockedPayers: Set<string>;
   };
+  readonly security: {
+    /** sha256 hex of each merchant key, with the merchant it speaks for. */
+    merchantKeys: { merchantId: string; hash: string }[];
+    adminKeyHashes: string[];
+    rateLimit: { enabled: boolean; max: number; windowMs: number };
+  };
   readonly fraud: {
     velocityWindowSeconds: number;
     velocityMaxCount: number;
@@ -112,6 +118,14 @@ export class AppConfig {
         return { min: toMinor(currency, min), max: toMinor(currency, max) };
       }),
       blockedPayers: idSet(vars.BLOCKED_PAYERS),
+    };
+    this.security = {
+      merchantKeys: (vars.API_KEYS ? vars.API_KEYS.split(',') : []).map((entry) => {
+        const separator = entry.lastIndexOf(':');
+        return { merchantId: entry.slice(0, separator), hash: entry.slice(separator + 1) };
+      }),
+      adminKeyHashes: vars.ADMIN_API_KEYS ? vars.ADMIN_API_KEYS.split(',') : [],
+      rateLimit: { enabled: vars.RATE_LIMIT_ENABLED, max: vars.RATE_LIMIT_MAX, windowMs: vars.RATE_LIMIT_WINDOW_SECONDS * 1000 },
     };
     this.fraud = {
       velocityWindowSeconds: vars.FRAUD_VELOCITY_WINDOW_SECONDS,
