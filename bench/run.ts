@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
+import { hashApiKey, mintApiKey } from '../src/auth/api-keys.js';
 import { AppConfig } from '../src/config/app-config.js';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
@@ -34,10 +35,14 @@ const runTag = Date.now().toString(36);
 const topicPrefix = `bench.${runTag}.`;
 const USERS = 100; // the demo wallets npm run seed funds
 
+/** Production refuses to start without API keys: the bench mints one for this run and sends it. */
+const apiKey = mintApiKey();
+
 /** The app as the bench runs it: production mode, its own topics, velocity rules opened for 100 payers. */
 const appEnv = {
   ...process.env,
   NODE_ENV: 'production',
+  API_KEYS: `MERCHANT-001:${hashApiKey(apiKey)}`,
   PORT: String(port),
   LOG_LEVEL: 'warn',
   KAFKA_TOPIC_PREFIX: topicPrefix,
@@ -122,7 +127,7 @@ async function main(): Promise<void> {
     const intake = await autocannon({
       url: `${base}/api/payments`,
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
       connections,
       duration: durationSeconds,
       ...(rate && { overallRate: rate }),
