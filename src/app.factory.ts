@@ -5,6 +5,7 @@ import { AppModule } from './app.module.js';
 import { type AppConfig } from './config/app-config.js';
 import { ApiExceptionFilter } from './http/api-exception.filter.js';
 import { ApiValidationPipe } from './http/validation.pipe.js';
+import { clientErrorHandler, frameworkErrorHandler } from './http/client-error.js';
 import { correlationIdOf } from './http/correlation-id.js';
 import { AppLogger } from './logging/app-logger.js';
 import { withLogContext } from './logging/log-context.js';
@@ -31,6 +32,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     // Reject JSON with __proto__ / constructor.prototype keys outright (prototype poisoning).
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Not even HTTP (Node's parser refused it): still the API's JSON error shape.
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger: new AppLogger({
