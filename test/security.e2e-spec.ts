@@ -59,6 +59,12 @@ describe('API keys (keys configured)', () => {
     }
     const unauthorized = await request(`${api}/payments`);
     expect(unauthorized.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    // The OpenAPI page loads its scripts from itself, which helmet's default CSP allows.
+    const docs = await fetch(`${running.url}/api/docs`);
+    expect(docs.status).toBe(200);
+    expect(docs.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const html = await docs.text();
+    expect(html).not.toMatch(/<script>(?!\s*<\/script>)/);
   });
 
   it("should take a merchant key's payment for its merchant, and refuse another merchantId with 403", async () => {
