@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { hashApiKey, mintApiKey } from '../src/auth/api-keys.js';
 import { createApp } from '../src/app.factory.js';
@@ -44,7 +44,7 @@ describe('API keys (keys configured)', () => {
       const wrong = await request(`${api}/payments/${randomUUID()}`, { headers: { authorization } });
       expect(wrong.status).toBe(401);
       expect(wrong.headers.get('www-authenticate')).toMatch(/^Bearer realm="payments"/);
-      expect(wrong.body.error.type).toBe('authentication_error');
+      expectErrorShape(wrong.body, 'authentication_error', 'api_key_invalid');
     }
     // Unknown routes under /api/ do not tell an anonymous caller what exists.
     expect((await request(`${api}/nothing-here`)).status).toBe(401);
@@ -135,6 +135,27 @@ describe('API keys (keys configured)', () => {
 describe('start-up without keys', () => {
   it('should refuse to start in production with a clear message', async () => {
     await expect(createApp(testConfig({ NODE_ENV: 'production' }))).rejects.toThrow(/Refusing to start: NODE_ENV=production but no API keys/);
+  });
+
+  it('should run open elsewhere, with a loud warning', async () => {
+    const written: string[] = [];
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    let running: RunningApp | undefined;
+    try {
+      running = await startTestApp({ LOG_LEVEL: 'warn', LOG_FORMAT: 'json' }, { consumers: false });
+    } finally {
+      spy.mockRestore();
+    }
+    try {
+      const warning = written.map((line) => JSON.parse(line) as { level: string; message: string }).find((r) => r.message.includes('NO API KEYS'));
+      expect(warning).toMatchObject({ level: 'warn', message: expect.stringContaining('OPEN') });
+      expect((await request(`${running.url}/api/payments/${randomUUID()}`)).status).toBe(404);
+    } finally {
+      await running.close();
+    }
   });
 });
 

@@ -65,10 +65,11 @@ export async function installHttpSecurity(app: NestFastifyApplication, config: A
     if (registry.open) request.principal = { kind: 'open' };
     if (!isProtected(request)) return;
     if (!registry.open) {
-      const token = bearerToken(request.headers.authorization);
-      if (token === undefined) return sendError(reply, unauthorized('api_key_missing', 'Send an API key as Authorization: Bearer <key>.'));
-      const principal = registry.authenticate(token);
-      if (principal === null) return sendError(reply, unauthorized('api_key_invalid', 'The API key is not valid.'));
+      const header = request.headers.authorization;
+      if (!header) return sendError(reply, unauthorized('api_key_missing', 'Send an API key as Authorization: Bearer <key>.'));
+      const token = bearerToken(header);
+      const principal = token === undefined ? null : registry.authenticate(token);
+      if (principal === null) return sendError(reply, unauthorized('api_key_invalid', 'The API key is not valid (send it as Authorization: Bearer <key>).'));
       request.principal = principal;
     }
     if (limit) {
