@@ -26,6 +26,12 @@ describe('API keys', () => {
     expect(new ApiKeyRegistry(AppConfig.fromEnvironment({}).security).open).toBe(true);
   });
 
+  it('should refuse a key hash listed twice', () => {
+    const hash = hashApiKey(mintApiKey());
+    expect(() => AppConfig.fromEnvironment({ API_KEYS: `M1:${hash},M2:${hash}` })).toThrow(/listed more than once/);
+    expect(() => AppConfig.fromEnvironment({ API_KEYS: `M1:${hash}`, ADMIN_API_KEYS: hash })).toThrow(/listed more than once/);
+  });
+
   it('should read only a well-formed Bearer credential', () => {
     expect(bearerToken('Bearer psk_abc')).toBe('psk_abc');
     expect(bearerToken('bearer  psk_abc ')).toBe('psk_abc');

@@ -127,6 +127,11 @@ export class AppConfig {
       adminKeyHashes: vars.ADMIN_API_KEYS ? vars.ADMIN_API_KEYS.split(',') : [],
       rateLimit: { enabled: vars.RATE_LIMIT_ENABLED, max: vars.RATE_LIMIT_MAX, windowMs: vars.RATE_LIMIT_WINDOW_SECONDS * 1000 },
     };
+    // One key, one principal: a hash listed twice (two merchants, or merchant and admin) is a mistake.
+    const hashes = [...this.security.merchantKeys.map((key) => key.hash), ...this.security.adminKeyHashes];
+    if (new Set(hashes).size !== hashes.length) {
+      throw new Error('Invalid configuration:\n  API_KEYS / ADMIN_API_KEYS: the same key hash is listed more than once');
+    }
     this.fraud = {
       velocityWindowSeconds: vars.FRAUD_VELOCITY_WINDOW_SECONDS,
       velocityMaxCount: vars.FRAUD_VELOCITY_MAX_COUNT,
