@@ -13,6 +13,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
+import { hashApiKey, mintApiKey } from '../src/auth/api-keys.js';
 import { AppConfig } from '../src/config/app-config.js';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { DepositsService } from '../src/ledger/deposits.service.js';
@@ -41,10 +42,14 @@ const topicPrefix = `bench.${runTag}.`;
 const USERS = Number(args.payers);
 const profileFile = args.profile ? `${process.cwd()}/bench/results/cpu-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile` : null;
 
+/** Production refuses to start without API keys: the bench mints one for this run and sends it. */
+const apiKey = mintApiKey();
+
 /** The app as the bench runs it: production mode, its own topics, velocity rules opened for 100 payers. */
 const appEnv = {
   ...process.env,
   NODE_ENV: 'production',
+  API_KEYS: `MERCHANT-001:${hashApiKey(apiKey)}`,
   PORT: String(port),
   LOG_LEVEL: 'warn',
   KAFKA_TOPIC_PREFIX: topicPrefix,
@@ -152,7 +157,7 @@ async function main(): Promise<void> {
     const intake = await autocannon({
       url: `${base}/api/payments`,
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
       connections,
       duration: durationSeconds,
       ...(rate && { overallRate: rate }),

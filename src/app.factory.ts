@@ -5,6 +5,7 @@ import { AppModule } from './app.module.js';
 import { type AppConfig } from './config/app-config.js';
 import { ApiExceptionFilter } from './http/api-exception.filter.js';
 import { ApiValidationPipe } from './http/validation.pipe.js';
+import { clientErrorHandler, frameworkErrorHandler } from './http/client-error.js';
 import { correlationIdOf } from './http/correlation-id.js';
 import { AppLogger } from './logging/app-logger.js';
 import { withLogContext } from './logging/log-context.js';
@@ -15,6 +16,8 @@ import { KafkaTopics } from './kafka/kafka-topics.js';
 import { installHttpMetrics } from './metrics/http-metrics.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { assertApiKeysConfigured, installHttpSecurity } from './auth/http-security.js';
+import { REDIS } from './redis/redis.module.js';
 
 /** Payment bodies are small; anything much larger is a mistake or an attack. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -23,11 +26,15 @@ const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbo
 
 /** Builds the whole app (HTTP and Kafka consumers) without listening; main.ts and the e2e tests share it. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  assertApiKeysConfigured(config);
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     // Reject JSON with __proto__ / constructor.prototype keys outright (prototype poisoning).
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Not even HTTP (Node's parser refused it): still the API's JSON error shape.
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger: new AppLogger({
@@ -50,12 +57,16 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   // Before app.init() registers the routes, so every route (and Fastify's own 4xx answers) is timed.
   installHttpMetrics(app.getHttpAdapter().getInstance(), app.get(MetricsService));
+  // Helmet, API keys and rate limits: after the correlation id (401s carry it) and before any route.
+  await installHttpSecurity(app, config, app.get(REDIS));
   app.useGlobalFilters(new ApiExceptionFilter());
   app.useGlobalPipes(new ApiValidationPipe());
   const openApi = new DocumentBuilder()
     .setTitle('Payments API')
     .setDescription('Take payments and follow them through validation, fraud detection and the ledger.')
     .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key (npm run apikey -- <merchantId>)' })
+    .addSecurityRequirements('bearer')
     .build();
   SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, openApi));
 

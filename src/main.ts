@@ -1,10 +1,12 @@
 import 'reflect-metadata';
 import { startApp } from './app.factory.js';
+import { assertApiKeysConfigured } from './auth/http-security.js';
 import { AppConfig } from './config/app-config.js';
 
 let config: AppConfig;
 try {
   config = AppConfig.fromEnvironment();
+  assertApiKeysConfigured(config);
 } catch (error) {
   console.error((error as Error).message);
   process.exit(1);

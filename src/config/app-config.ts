@@ -55,6 +55,12 @@ export class AppConfig {
     limits: PerCurrency<{ min: bigint; max: bigint }>;
     blockedPayers: Set<string>;
   };
+  readonly security: {
+    /** sha256 hex of each merchant key, with the merchant it speaks for. */
+    merchantKeys: { merchantId: string; hash: string }[];
+    adminKeyHashes: string[];
+    rateLimit: { enabled: boolean; max: number; windowMs: number };
+  };
   readonly fraud: {
     velocityWindowSeconds: number;
     velocityMaxCount: number;
@@ -119,6 +125,19 @@ export class AppConfig {
       }),
       blockedPayers: idSet(vars.BLOCKED_PAYERS),
     };
+    this.security = {
+      merchantKeys: (vars.API_KEYS ? vars.API_KEYS.split(',') : []).map((entry) => {
+        const separator = entry.lastIndexOf(':');
+        return { merchantId: entry.slice(0, separator), hash: entry.slice(separator + 1) };
+      }),
+      adminKeyHashes: vars.ADMIN_API_KEYS ? vars.ADMIN_API_KEYS.split(',') : [],
+      rateLimit: { enabled: vars.RATE_LIMIT_ENABLED, max: vars.RATE_LIMIT_MAX, windowMs: vars.RATE_LIMIT_WINDOW_SECONDS * 1000 },
+    };
+    // One key, one principal: a hash listed twice (two merchants, or merchant and admin) is a mistake.
+    const hashes = [...this.security.merchantKeys.map((key) => key.hash), ...this.security.adminKeyHashes];
+    if (new Set(hashes).size !== hashes.length) {
+      throw new Error('Invalid configuration:\n  API_KEYS / ADMIN_API_KEYS: the same key hash is listed more than once');
+    }
     this.fraud = {
       velocityWindowSeconds: vars.FRAUD_VELOCITY_WINDOW_SECONDS,
       velocityMaxCount: vars.FRAUD_VELOCITY_MAX_COUNT,

@@ -18,6 +18,11 @@ const CURRENCY_LIST = /^([A-Z]{3}(,[A-Z]{3})*)?$/;
 const CURRENCY_AMOUNTS = new RegExp(`^([A-Z]{3}:${DECIMAL}(,[A-Z]{3}:${DECIMAL})*)?$`);
 const CURRENCY_RANGES = new RegExp(`^([A-Z]{3}:${DECIMAL}-${DECIMAL}(,[A-Z]{3}:${DECIMAL}-${DECIMAL})*)?$`);
 const ID_LIST = /^([A-Za-z0-9._:-]{1,64}(,[A-Za-z0-9._:-]{1,64})*)?$/;
+const SHA256_HEX = '[0-9a-f]{64}';
+const MERCHANT_KEY_HASHES = new RegExp(`^([A-Za-z0-9._:-]{1,64}:${SHA256_HEX}(,[A-Za-z0-9._:-]{1,64}:${SHA256_HEX})*)?$`);
+const KEY_HASHES = new RegExp(`^(${SHA256_HEX}(,${SHA256_HEX})*)?$`);
+/** Never echoed in a configuration error: someone may have pasted a key itself instead of its hash. */
+const SECRET_VARIABLES = new Set(['API_KEYS', 'ADMIN_API_KEYS', 'REDIS_PASSWORD', 'DB_PASSWORD']);
 
 /**
  * Every environment variable the app reads, with its laptop-friendly default.
@@ -181,6 +186,27 @@ export class EnvironmentVariables {
 
   @IsInt() @Min(100) @Max(100_000_000)
   STATE_GLOBAL_STREAM_MAXLEN = 1_000_000;
+
+  /**
+   * Merchant API keys as `merchantId:sha256hex` of each key (`npm run apikey -- MERCHANT-001` mints
+   * one); the key itself is never stored. Empty (and ADMIN_API_KEYS empty): the API is open.
+   */
+  @Matches(MERCHANT_KEY_HASHES, { message: 'API_KEYS must be a comma-separated list of merchantId:sha256hex (lowercase hex of the key)' })
+  API_KEYS = '';
+
+  /** Operator API keys (deposits, balances, dead letters, every payment) as sha256hex of each key. */
+  @Matches(KEY_HASHES, { message: 'ADMIN_API_KEYS must be a comma-separated list of sha256hex (lowercase hex of the key)' })
+  ADMIN_API_KEYS = '';
+
+  /** Requests per API key (per client IP when the API is open) per window, counted in Redis across instances. */
+  @IsBoolean()
+  RATE_LIMIT_ENABLED = true;
+
+  @IsInt() @Min(1) @Max(100_000_000)
+  RATE_LIMIT_MAX = 600_000;
+
+  @IsInt() @Min(1) @Max(60 * 60 * 24)
+  RATE_LIMIT_WINDOW_SECONDS = 60;
 }
 
 const BOOLEAN_WORDS: Record<string, boolean> = { true: true, '1': true, yes: true, false: false, '0': false, no: false };
@@ -209,7 +235,8 @@ export function loadEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
   const errors = validateSync(parsed, { forbidUnknownValues: true });
   if (errors.length > 0) {
     const lines = errors.map((e) => {
-      const shown = env[e.property] === undefined ? '(unset)' : JSON.stringify(env[e.property]);
+      const shown =
+        env[e.property] === undefined ? '(unset)' : SECRET_VARIABLES.has(e.property) ? '(hidden)' : JSON.stringify(env[e.property]);
       return `  ${e.property}=${shown}: ${Object.values(e.constraints ?? {}).join('; ')}`;
     });
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);

@@ -1,10 +1,12 @@
 import { Controller, DefaultValuePipe, Get, HttpCode, HttpStatus, Param, ParseIntPipe, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AdminOnly } from '../auth/principal.js';
 import type { DeadLetterRecord } from './dead-letter.entity.js';
 import { DeadLettersService } from './dead-letters.service.js';
 
-/** Operators' view of dead letters. Admin-only once API keys exist. */
+/** Operators' view of dead letters. Admin API keys only (merchant keys get 403). */
 @ApiTags('admin')
+@AdminOnly()
 @Controller('api/admin/dead-letters')
 export class DeadLettersController {
   constructor(private readonly deadLetters: DeadLettersService) {}

@@ -7,6 +7,7 @@ export type ApiErrorType =
   | 'conflict_error'
   | 'not_found_error'
   | 'authentication_error'
+  | 'permission_error'
   | 'rate_limit_error'
   | 'service_unavailable_error'
   | 'api_error';

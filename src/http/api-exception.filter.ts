@@ -15,7 +15,7 @@ const FASTIFY_ERRORS: Record<string, { status: number; code: string; message: st
 const TYPE_BY_STATUS: Record<number, ApiErrorType> = {
   400: 'invalid_request_error',
   401: 'authentication_error',
-  403: 'authentication_error',
+  403: 'permission_error',
   404: 'not_found_error',
   405: 'invalid_request_error',
   409: 'conflict_error',

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AdminOnly } from '../auth/principal.js';
 import type { FastifyReply } from 'fastify';
 import { ApiError } from '../http/api-error.js';
 import type { CurrencyCode } from '../money/currencies.js';
@@ -14,8 +15,9 @@ import { LedgerService } from './ledger.service.js';
 /** Deposits are operator actions; this bound only stops a mistyped amount. */
 const MAX_DEPOSIT = '1000000000';
 
-/** Wallet funding and balances. Deposits become admin-only once API keys exist. */
+/** Wallet funding and balances. Operator actions: admin API keys only (merchant keys get 403). */
 @ApiTags('accounts')
+@AdminOnly()
 @Controller('api/accounts/:userId')
 export class AccountsController {
   constructor(

@@ -22,7 +22,8 @@ interface KeyRecord {
 }
 
 /**
- * Stripe-style idempotency keys in Redis. The first request with a key claims it atomically (SET NX);
+ * Stripe-style idempotency keys in Redis, scoped per merchant (each merchant has its own key space,
+ * so two merchants, or two keys of different merchants, can never collide or replay each other's answer). The first request with a key claims it atomically (SET NX);
  * a retry with the same body gets the stored response, one with another body is refused, and one that
  * arrives while the first is still running waits for it.
  */
@@ -34,8 +35,8 @@ export class IdempotencyStore {
   ) {}
 
   /** Claims the key, or tells what the earlier request with it became. Waits up to waitMs for one in flight. */
-  async claim(key: string, fingerprint: string, waitMs: number): Promise<IdempotencyClaim> {
-    const redisKey = this.keyOf(key);
+  async claim(merchantId: string, key: string, fingerprint: string, waitMs: number): Promise<IdempotencyClaim> {
+    const redisKey = this.keyOf(merchantId, key);
     const ttl = this.config.payments.idempotencyTtlSeconds;
     const deadline = Date.now() + waitMs;
     for (let pause = 10; ; pause = Math.min(pause * 2, 100)) {
@@ -53,18 +54,19 @@ export class IdempotencyStore {
     }
   }
 
-  async complete(key: string, fingerprint: string, response: StoredResponse): Promise<void> {
+  async complete(merchantId: string, key: string, fingerprint: string, response: StoredResponse): Promise<void> {
     const record: KeyRecord = { fingerprint, response };
-    await this.redis.set(this.keyOf(key), JSON.stringify(record), 'EX', this.config.payments.idempotencyTtlSeconds);
+    await this.redis.set(this.keyOf(merchantId, key), JSON.stringify(record), 'EX', this.config.payments.idempotencyTtlSeconds);
   }
 
   /** Frees a key whose request failed, so that the client's retry runs again instead of replaying an error. */
-  async release(key: string, fingerprint: string): Promise<void> {
-    await this.redis.eval(RELEASE_IF_UNFINISHED, 1, this.keyOf(key), fingerprint);
+  async release(merchantId: string, key: string, fingerprint: string): Promise<void> {
+    await this.redis.eval(RELEASE_IF_UNFINISHED, 1, this.keyOf(merchantId, key), fingerprint);
   }
 
-  private keyOf(key: string): string {
-    return `idempotency:${key}`;
+  /** The merchant part is URI-encoded: ids may hold ":", and `a:b` + `c` must not meet `a` + `b:c`. */
+  private keyOf(merchantId: string, key: string): string {
+    return `idempotency:${encodeURIComponent(merchantId)}:${key}`;
   }
 }
 

@@ -44,8 +44,12 @@ export class OrderRegistry {
     await this.redis.eval(COMPARE_AND_DELETE, 1, this.keyOf(merchantId, orderId), paymentId);
   }
 
+  /**
+   * The merchant part is URI-encoded (":" becomes %3A; ids without ":" keep their old key): otherwise
+   * merchant `a` with order `b:c` would claim merchant `a:b`'s order `c`.
+   */
   private keyOf(merchantId: string, orderId: string): string {
-    return `order:${merchantId}:${orderId}`;
+    return `order:${encodeURIComponent(merchantId)}:${orderId}`;
   }
 }
 

@@ -22,13 +22,19 @@ export class PaymentQueryService {
     @InjectRepository(PaymentRecord) private readonly records: Repository<PaymentRecord>,
   ) {}
 
-  async current(paymentId: string): Promise<CurrentState> {
+  /**
+   * With `merchantId`, a payment of another merchant is answered exactly like an unknown one (404),
+   * so a merchant cannot even learn that another's paymentId exists.
+   */
+  async current(paymentId: string, merchantId?: string): Promise<CurrentState> {
     const fromRedis = UUID.test(paymentId) ? await this.fromRedis(() => this.state.current(paymentId)) : null;
-    if (fromRedis) return fromRedis;
-    return toCurrentState(await this.recordOrNotFound(paymentId));
+    const state = fromRedis ?? toCurrentState(await this.recordOrNotFound(paymentId));
+    if (merchantId !== undefined && state.merchantId !== merchantId) throw paymentNotFound(paymentId);
+    return state;
   }
 
-  async history(paymentId: string): Promise<HistoryEntry[]> {
+  async history(paymentId: string, merchantId?: string): Promise<HistoryEntry[]> {
+    if (merchantId !== undefined) await this.current(paymentId, merchantId);
     const fromRedis = UUID.test(paymentId) ? await this.fromRedis(() => this.state.history(paymentId)) : null;
     if (fromRedis && fromRedis.length > 0) return fromRedis;
     const record = await this.recordOrNotFound(paymentId);

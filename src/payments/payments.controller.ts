@@ -12,8 +12,12 @@ import {
   ApiUnprocessableEntityResponse,
   ApiUnsupportedMediaTypeResponse,
   ApiBadRequestResponse,
+  ApiForbiddenResponse,
+  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal } from '../auth/api-keys.js';
+import { CurrentPrincipal, forbidden } from '../auth/principal.js';
 import { ApiError } from '../http/api-error.js';
 import { correlationIdOf } from '../http/correlation-id.js';
 import { currentLogContext } from '../logging/log-context.js';
@@ -26,6 +30,7 @@ import { PaymentsService } from './payments.service.js';
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 @ApiTags('payments')
+@ApiUnauthorizedResponse({ type: ApiErrorDoc, description: 'No API key, or an unknown one (when keys are configured)' })
 @Controller('api/payments')
 export class PaymentsController {
   constructor(
@@ -44,14 +49,23 @@ export class PaymentsController {
   @ApiUnsupportedMediaTypeResponse({ type: ApiErrorDoc })
   @ApiUnprocessableEntityResponse({ type: ApiErrorDoc, description: 'Idempotency-Key reused with another body' })
   @ApiServiceUnavailableResponse({ type: ApiErrorDoc, description: 'Kafka or Redis could not take the payment in time; retry after Retry-After' })
+  @ApiForbiddenResponse({ type: ApiErrorDoc, description: "merchantId differs from the API key's merchant" })
   async create(
     @Body() body: CreatePaymentRequest,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @CurrentPrincipal() principal: Principal,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<unknown> {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw ApiError.invalidRequest('idempotency_key_invalid', 'Idempotency-Key must be 1 to 255 printable ASCII characters.', 'Idempotency-Key');
+    }
+    // A merchant key pays only to its own merchant; naming another one is refused, not silently corrected.
+    if (principal.kind === 'merchant') {
+      if (body.merchantId !== undefined && body.merchantId !== principal.merchantId) {
+        throw forbidden('merchant_mismatch', "merchantId must be the API key's merchant (or left out).", 'merchantId');
+      }
+      body.merchantId = principal.merchantId;
     }
     const correlationId = currentLogContext()?.correlationId ?? correlationIdOf(request.headers);
     const { response, replayed } = await this.payments.create(body, idempotencyKey, correlationId);
@@ -64,15 +78,20 @@ export class PaymentsController {
   @ApiOperation({ summary: "A payment's current state" })
   @ApiOkResponse({ type: PaymentStateDoc })
   @ApiNotFoundResponse({ type: ApiErrorDoc })
-  current(@Param('paymentId') paymentId: string): Promise<CurrentState> {
-    return this.queries.current(paymentId);
+  current(@Param('paymentId') paymentId: string, @CurrentPrincipal() principal: Principal): Promise<CurrentState> {
+    return this.queries.current(paymentId, visibleTo(principal));
   }
 
   @Get(':paymentId/events')
   @ApiOperation({ summary: "A payment's state history, replayed from its Redis stream" })
   @ApiOkResponse({ type: [HistoryEntryDoc] })
   @ApiNotFoundResponse({ type: ApiErrorDoc })
-  history(@Param('paymentId') paymentId: string): Promise<HistoryEntry[]> {
-    return this.queries.history(paymentId);
+  history(@Param('paymentId') paymentId: string, @CurrentPrincipal() principal: Principal): Promise<HistoryEntry[]> {
+    return this.queries.history(paymentId, visibleTo(principal));
   }
+}
+
+/** A merchant key sees its merchant's payments only; admin keys and the open API see all. */
+function visibleTo(principal: Principal): string | undefined {
+  return principal.kind === 'merchant' ? principal.merchantId : undefined;
 }

@@ -54,7 +54,9 @@ export class PaymentsService {
 
     const fingerprint = fingerprintOf(payment);
     const waitMs = this.config.kafka.publishTimeoutMs + 1000;
-    const claim = await this.redisCall(() => this.idempotency.claim(idempotencyKey, fingerprint, waitMs));
+    // Keys are the merchant's own: the same key from another merchant is another request.
+    const scope = payment.merchantId;
+    const claim = await this.redisCall(() => this.idempotency.claim(scope, idempotencyKey, fingerprint, waitMs));
     switch (claim.kind) {
       case 'replay':
         return { response: claim.response, replayed: true };
@@ -77,13 +79,13 @@ export class PaymentsService {
     }
     try {
       const response = await this.accept(payment, correlationId);
-      await this.idempotency.complete(idempotencyKey, fingerprint, response).catch((error: Error) => {
+      await this.idempotency.complete(scope, idempotencyKey, fingerprint, response).catch((error: Error) => {
         // The payment is accepted; a lost record only means a retry would be told "order already paid".
-        this.logger.error(`Could not store the idempotent response of ${idempotencyKey}: ${error.message}`);
+        this.logger.error(`Could not store the idempotent response of payment ${(response.body as AcceptedPayment).paymentId}: ${error.message}`);
       });
       return { response, replayed: false };
     } catch (error) {
-      await this.idempotency.release(idempotencyKey, fingerprint).catch(() => undefined);
+      await this.idempotency.release(scope, idempotencyKey, fingerprint).catch(() => undefined);
       throw error;
     }
   }

@@ -1,0 +1,107 @@
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import { Logger } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { AppConfig } from '../config/app-config.js';
+import { ApiError } from '../http/api-error.js';
+import { ApiKeyRegistry, bearerToken, type Principal } from './api-keys.js';
+import { unauthorized } from './principal.js';
+
+/**
+ * Refuses to run a production deployment without keys: an open payment API is a configuration
+ * mistake there, not a choice. Called before anything connects anywhere.
+ */
+export function assertApiKeysConfigured(config: AppConfig): void {
+  if (config.env === 'production' && new ApiKeyRegistry(config.security).open) {
+    throw new Error(
+      'Refusing to start: NODE_ENV=production but no API keys are configured (API_KEYS, ADMIN_API_KEYS). ' +
+        'Mint one with `npm run apikey -- <merchantId>` and set its hash, or run with another NODE_ENV.',
+    );
+  }
+}
+
+/**
+ * The HTTP front line, in this order on every request: security headers (helmet), then for /api/*
+ * (except the OpenAPI docs) the API key (401 before the body is even read), then the caller's rate
+ * limit (429 + Retry-After), counted in Redis so that it holds across instances. Health and metrics
+ * stay open. Authorization per route (admin-only, per-merchant visibility) is the controllers' part.
+ */
+export async function installHttpSecurity(app: NestFastifyApplication, config: AppConfig, redis: Redis): Promise<void> {
+  const registry = new ApiKeyRegistry(config.security);
+  const logger = new Logger('Security');
+  if (registry.open) {
+    logger.warn(
+      '*** NO API KEYS CONFIGURED: /api/* is OPEN to anyone who can reach this port. Set API_KEYS / ADMIN_API_KEYS ' +
+        '(npm run apikey -- <merchantId>) before exposing it. Production refuses to start like this. ***',
+    );
+  }
+
+  // A JSON API serves no HTML of its own, but the OpenAPI page at /api/docs does: helmet's default
+  // policy (scripts and styles from self) fits it, and every other header is the strict default.
+  await app.register(helmet, { global: true });
+
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.decorateRequest('principal', null);
+
+  const { enabled, max, windowMs } = config.security.rateLimit;
+  let limit: ReturnType<typeof fastify.createRateLimit> | undefined;
+  if (enabled) {
+    await app.register(rateLimit, {
+      global: false, // applied by the hook below, after authentication, so that it can count per key
+      redis,
+      nameSpace: 'ratelimit:',
+      max,
+      timeWindow: windowMs,
+      // Redis away: serve rather than fail; the intake answers 503 on its own and status queries fall back to PostgreSQL.
+      skipOnError: true,
+      keyGenerator: (request: FastifyRequest) => limitKeyOf(request.principal, request.ip),
+    });
+    limit = fastify.createRateLimit();
+  }
+
+  fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    if (registry.open) request.principal = { kind: 'open' };
+    if (!isProtected(request)) return;
+    if (!registry.open) {
+      const header = request.headers.authorization;
+      if (!header) return sendError(reply, unauthorized('api_key_missing', 'Send an API key as Authorization: Bearer <key>.'));
+      const token = bearerToken(header);
+      const principal = token === undefined ? null : registry.authenticate(token);
+      if (principal === null) return sendError(reply, unauthorized('api_key_invalid', 'The API key is not valid (send it as Authorization: Bearer <key>).'));
+      request.principal = principal;
+    }
+    if (limit) {
+      const state = await limit(request);
+      if (state.isAllowed) return;
+      void reply.header('X-RateLimit-Limit', state.max).header('X-RateLimit-Remaining', state.remaining);
+      if (state.isExceeded) {
+        const retryAfter = Math.max(1, state.ttlInSeconds);
+        return sendError(
+          reply,
+          new ApiError(
+            429,
+            { type: 'rate_limit_error', code: 'rate_limited', message: `Too many requests; retry after ${retryAfter} s.` },
+            { 'Retry-After': String(retryAfter) },
+          ),
+        );
+      }
+    }
+  });
+}
+
+/** /api/* is guarded, except the OpenAPI docs; the matched route's pattern decides, not the raw URL. */
+function isProtected(request: FastifyRequest): boolean {
+  const path = request.routeOptions.url ?? request.url.split('?', 1)[0];
+  return path.startsWith('/api/') && !path.startsWith('/api/docs');
+}
+
+function limitKeyOf(principal: Principal | null, ip: string): string {
+  if (principal === null || principal.kind === 'open') return `ip:${ip}`;
+  return `key:${principal.keyId}`;
+}
+
+function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
+  return reply.code(error.getStatus()).headers(error.headers).type('application/json; charset=utf-8').send({ error: error.body });
+}
