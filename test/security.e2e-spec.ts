@@ -9,7 +9,10 @@ import { TEST_RUN_ID, testConfig } from './support/test-config.js';
 const merchantA = mintApiKey();
 const merchantB = mintApiKey();
 const admin = mintApiKey();
+// Its own topics: payments accepted here are never processed, and must not reach other suites' pipelines.
+const OWN_TOPICS = { KAFKA_TOPIC_PREFIX: `test.${TEST_RUN_ID}.security.` };
 const KEYED = {
+  ...OWN_TOPICS,
   API_KEYS: `MERCHANT-001:${hashApiKey(merchantA)},MERCHANT-002:${hashApiKey(merchantB)}`,
   ADMIN_API_KEYS: hashApiKey(admin),
 };
@@ -145,7 +148,7 @@ describe('start-up without keys', () => {
     });
     let running: RunningApp | undefined;
     try {
-      running = await startTestApp({ LOG_LEVEL: 'warn', LOG_FORMAT: 'json' }, { consumers: false });
+      running = await startTestApp({ ...OWN_TOPICS, LOG_LEVEL: 'warn', LOG_FORMAT: 'json' }, { consumers: false });
     } finally {
       spy.mockRestore();
     }
@@ -164,7 +167,7 @@ describe('rate limits (in Redis, shared by instances)', () => {
   let second: RunningApp;
   const key = mintApiKey();
   // Its own Redis prefix: the open API counts per client IP, and every test app here is 127.0.0.1.
-  const shared = { REDIS_KEY_PREFIX: `test:${TEST_RUN_ID}:rate-${randomUUID()}:`, RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_SECONDS: '30' };
+  const shared = { ...OWN_TOPICS, REDIS_KEY_PREFIX: `test:${TEST_RUN_ID}:rate-${randomUUID()}:`, RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_SECONDS: '30' };
 
   afterAll(async () => {
     await first?.close();
