@@ -24,7 +24,7 @@ const { values: args } = parseArgs({
     payments: { type: 'string', default: '4000' },
     workers: { type: 'string', default: '1,2' },
     partitions: { type: 'string', default: '12' },
-    port: { type: 'string', default: '8190' },
+    port: { type: 'string', default: '8390' },
   },
 });
 const payments = Number(args.payments);
