@@ -100,4 +100,29 @@ describe('three-broker Kafka cluster: a broker dies under load', () => {
     expect(report.acceptedPayments).toBeGreaterThanOrEqual(ids.length);
     expect(report.terminalPayments).toBe(report.acceptedPayments);
   }, 150_000);
+
+  it('should take the killed broker back into every in-sync replica set when it restarts', async () => {
+    await cluster.startNode(killedNode || 1);
+    const admin = new Kafka({ brokers: cluster.brokers.split(','), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const topics = ['initiated', 'validated', 'approved', 'finalized'].map((t) => `${prefix}payments.${t}`);
+      const deadline = Date.now() + 60_000;
+      let shrunk: string[] = [];
+      do {
+        const { topics: described } = await admin.fetchTopicMetadata({ topics });
+        shrunk = described.flatMap((t) => t.partitions.filter((p) => p.isr.length < 3).map((p) => `${t.name}[${p.partitionId}]`));
+        if (shrunk.length > 0) await new Promise((resolve) => setTimeout(resolve, 1_000));
+      } while (shrunk.length > 0 && Date.now() < deadline);
+      expect(shrunk).toEqual([]);
+    } finally {
+      await admin.disconnect();
+    }
+    // And the app still takes payments end to end.
+    const traffic = load();
+    traffic.start();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await traffic.stop();
+    expect(await waitForTerminal(dataSource, traffic.accepted.map((a) => a.paymentId), 30_000)).toEqual([]);
+  }, 120_000);
 });

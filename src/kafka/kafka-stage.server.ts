@@ -106,7 +106,7 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000, restartOnFailure: async () => true },
     });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      this.deps.metrics.partitionsAssigned(groupId, payload.memberAssignment);
+      this.deps.metrics.partitionsAssigned(groupId, logicalTopics.map((t) => topics.physical(t)), payload.memberAssignment);
       this.log.log(`Stage ${stage} holds ${JSON.stringify(payload.memberAssignment)} of group ${groupId}`);
     });
     await consumer.connect();

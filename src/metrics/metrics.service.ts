@@ -138,9 +138,9 @@ export class MetricsService {
     return (outcome) => end({ outcome });
   }
 
-  /** After a rebalance: how many partitions of each topic this instance's group member got. */
-  partitionsAssigned(group: string, assignment: Record<string, number[]>): void {
-    for (const [topic, partitions] of Object.entries(assignment)) this.kafkaAssignedPartitions.set({ group, topic }, partitions.length);
+  /** After a rebalance: how many partitions of each subscribed topic this instance's group member got (0 is news too). */
+  partitionsAssigned(group: string, topics: string[], assignment: Record<string, number[]>): void {
+    for (const topic of topics) this.kafkaAssignedPartitions.set({ group, topic }, assignment[topic]?.length ?? 0);
   }
 
   deadLettered(topic: string): void {
