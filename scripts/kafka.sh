@@ -16,6 +16,12 @@
 # pom's; only 4.x jars/config layout is supported).
 # Works non-interactively (CI=true, no stdin). Safe to run `start` repeatedly.
 #
+# SASL (to test the app's KAFKA_SASL_* settings against a real broker): KAFKA_SASL_PORT (empty: off)
+# adds a SASL_PLAINTEXT listener on 127.0.0.1 taking PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for the
+# users of KAFKA_SASL_USERS ("payments:payments-secret", comma-separated user:password). SCRAM users
+# are written when the storage is formatted, so use them with a fresh KAFKA_DATA_DIR.
+# KAFKA_LOCK_FILE (<cache>/kafka.lock) lets a throw-away broker (own ports and data) use its own lock.
+#
 # A three-node cluster (every node broker + controller, the three the quorum's voters), for
 # replication and failover tests; it never touches the single node above:
 #
@@ -60,7 +66,9 @@ LOGS="$DATA/logs"
 PIDFILE="$DATA/kafka.pid"
 CONFIG="$DATA/server.properties"
 TEMPLATE="$INFRA/server.properties"
-LOCKFILE="$CACHE_DIR/kafka.lock"
+LOCKFILE="${KAFKA_LOCK_FILE:-$CACHE_DIR/kafka.lock}"
+SASL_PORT="${KAFKA_SASL_PORT:-}"
+SASL_USERS="${KAFKA_SASL_USERS:-payments:payments-secret}"
 NODE_ID=1
 VOTERS=""
 
@@ -259,6 +267,39 @@ render_config() {
       -e "s|@NODE_ID@|$NODE_ID|g" \
       -e "s|@VOTERS@|$VOTERS|g" \
       "$TEMPLATE" >"$CONFIG"
+  [[ -z "$SASL_PORT" ]] || add_sasl_listener
+}
+
+# A third listener, SASL_PLAINTEXT, next to PLAINTEXT (which the probe and the other tools keep using).
+add_sasl_listener() {
+  [[ "$SASL_PORT" =~ ^[0-9]+$ && "$SASL_PORT" != "$KAFKA_PORT" && "$SASL_PORT" != "$KAFKA_CONTROLLER_PORT" ]] \
+    || die "KAFKA_SASL_PORT must be a port number other than KAFKA_PORT and KAFKA_CONTROLLER_PORT"
+  local plain_users="" pair
+  for pair in ${SASL_USERS//,/ }; do
+    [[ "$pair" =~ ^[A-Za-z0-9._-]+:[^\"[:space:]]+$ ]] || die "KAFKA_SASL_USERS: '$pair' is not user:password"
+    plain_users+=" user_${pair%%:*}=\"${pair#*:}\""
+  done
+  sed -i -e "s|^listeners=.*|&,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT|" \
+         -e "s|^advertised.listeners=.*|&,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT|" \
+         -e "s|^listener.security.protocol.map=.*|&,SASL_PLAINTEXT:SASL_PLAINTEXT|" "$CONFIG"
+  cat >>"$CONFIG" <<SASL
+
+# KAFKA_SASL_PORT: a SASL listener for the app's KAFKA_SASL_* settings (kafka.sh renders this part).
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required${plain_users};
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+SASL
+}
+
+# --add-scram arguments for StorageTool format: every KAFKA_SASL_USERS user, both SCRAM mechanisms.
+scram_args() {
+  [[ -n "$SASL_PORT" ]] || return 0
+  local pair
+  for pair in ${SASL_USERS//,/ }; do
+    printf '%s\n' --add-scram "SCRAM-SHA-256=[name=${pair%%:*},password=${pair#*:}]" \
+                   --add-scram "SCRAM-SHA-512=[name=${pair%%:*},password=${pair#*:}]"
+  done
 }
 
 # KRaft needs its storage formatted once (writes meta.properties + bootstrap
@@ -266,8 +307,10 @@ render_config() {
 format_storage() {
   [[ -f "$DATA/kraft/meta.properties" ]] && return 0
   log "formatting KRaft storage in $DATA/kraft (cluster id $CLUSTER_ID)"
+  local scram=()
+  mapfile -t scram < <(scram_args)
   if ! "$JAVA" "${TOOL_OPTS[@]}" -cp "$LIBS/*" kafka.tools.StorageTool format \
-      --cluster-id "$CLUSTER_ID" --config "$CONFIG" --ignore-formatted \
+      --cluster-id "$CLUSTER_ID" --config "$CONFIG" --ignore-formatted ${scram[@]+"${scram[@]}"} \
       >"$LOGS/format.log" 2>&1; then
     cat "$LOGS/format.log" >&2
     die "kafka storage format failed"
@@ -329,9 +372,9 @@ cmd_start() {
   # Not ours and the port answers: something else has it. Fail loudly rather
   # than let the app talk to a stranger.
   local port
-  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" ${SASL_PORT:+"$SASL_PORT"}; do
     if tcp_open "$port" || [[ -n "$(listener_pid "$port")" ]]; then
-      die "port $port is already in use by $(describe_port_owner "$port"). Stop it, or pick other ports with KAFKA_PORT / KAFKA_CONTROLLER_PORT."
+      die "port $port is already in use by $(describe_port_owner "$port"). Stop it, or pick other ports with KAFKA_PORT / KAFKA_CONTROLLER_PORT / KAFKA_SASL_PORT."
     fi
   done
 
@@ -498,6 +541,7 @@ cluster_wait_node() {
 
 cluster_cmd() {
   local sub="${1:-}" node="${2:-}" n t0 rc
+  SASL_PORT=""  # the cluster is for failover tests: PLAINTEXT only
   read -r -a HEAP_OPTS <<<"${KAFKA_CLUSTER_HEAP_OPTS:--Xms128m -Xmx384m}"
   for p in "$CLUSTER_PORT" "$CLUSTER_CONTROLLER_PORT"; do
     [[ "$p" =~ ^[0-9]+$ ]] || die "not a number: '$p' (KAFKA_CLUSTER_PORT / KAFKA_CLUSTER_CONTROLLER_PORT)"

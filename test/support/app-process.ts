@@ -45,6 +45,7 @@ export function freePort(): Promise<number> {
 export function testProcessEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
     NODE_ENV: 'test',
+    APP_ROLES: 'all',
     HOST: '127.0.0.1',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'log',
     LOG_FORMAT: 'text',
@@ -62,7 +63,9 @@ export async function spawnApp(name: string, env: Record<string, string>, { read
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const fullEnv = { ...env, PORT: String(port) };
   const child: ChildProcess = spawn(process.execPath, ['dist/main.js'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...fullEnv },
+    // The caller's environment (DB_HOST, REDIS_HOST … of this machine) under the test settings; not
+    // Jest's NODE_OPTIONS (--experimental-vm-modules is for Jest, not for the app).
+    env: { ...process.env, NODE_OPTIONS: '', ...fullEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
