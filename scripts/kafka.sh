@@ -20,6 +20,8 @@
 # adds a SASL_PLAINTEXT listener on 127.0.0.1 taking PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for the
 # users of KAFKA_SASL_USERS ("payments:payments-secret", comma-separated user:password). SCRAM users
 # are written when the storage is formatted, so use them with a fresh KAFKA_DATA_DIR.
+# TLS likewise: KAFKA_SSL_PORT (empty: off) adds an SSL listener whose key and certificate chain come
+# from KAFKA_SSL_KEYSTORE_PEM (one PEM file: unencrypted PKCS#8 private key, then the certificates).
 # KAFKA_LOCK_FILE (<cache>/kafka.lock) lets a throw-away broker (own ports and data) use its own lock.
 #
 # A three-node cluster (every node broker + controller, the three the quorum's voters), for
@@ -69,6 +71,8 @@ TEMPLATE="$INFRA/server.properties"
 LOCKFILE="${KAFKA_LOCK_FILE:-$CACHE_DIR/kafka.lock}"
 SASL_PORT="${KAFKA_SASL_PORT:-}"
 SASL_USERS="${KAFKA_SASL_USERS:-payments:payments-secret}"
+SSL_PORT="${KAFKA_SSL_PORT:-}"
+SSL_KEYSTORE_PEM="${KAFKA_SSL_KEYSTORE_PEM:-}"
 NODE_ID=1
 VOTERS=""
 
@@ -268,6 +272,24 @@ render_config() {
       -e "s|@VOTERS@|$VOTERS|g" \
       "$TEMPLATE" >"$CONFIG"
   [[ -z "$SASL_PORT" ]] || add_sasl_listener
+  [[ -z "$SSL_PORT" ]] || add_ssl_listener
+}
+
+# A TLS listener next to PLAINTEXT: the broker's key and chain from one PEM file (Kafka's PEM keystore).
+add_ssl_listener() {
+  [[ "$SSL_PORT" =~ ^[0-9]+$ && "$SSL_PORT" != "$KAFKA_PORT" && "$SSL_PORT" != "$KAFKA_CONTROLLER_PORT" && "$SSL_PORT" != "$SASL_PORT" ]] \
+    || die "KAFKA_SSL_PORT must be a port number of its own"
+  [[ -r "$SSL_KEYSTORE_PEM" ]] || die "KAFKA_SSL_PORT needs KAFKA_SSL_KEYSTORE_PEM: a readable PEM file with the key and certificate chain"
+  sed -i -e "s|^listeners=.*|&,SSL://127.0.0.1:$SSL_PORT|" \
+         -e "s|^advertised.listeners=.*|&,SSL://127.0.0.1:$SSL_PORT|" \
+         -e "s|^listener.security.protocol.map=.*|&,SSL:SSL|" "$CONFIG"
+  cat >>"$CONFIG" <<SSL
+
+# KAFKA_SSL_PORT: a TLS listener for the app's KAFKA_SSL_* settings (kafka.sh renders this part).
+listener.name.ssl.ssl.keystore.type=PEM
+listener.name.ssl.ssl.keystore.location=$SSL_KEYSTORE_PEM
+listener.name.ssl.ssl.client.auth=none
+SSL
 }
 
 # A third listener, SASL_PLAINTEXT, next to PLAINTEXT (which the probe and the other tools keep using).
@@ -372,7 +394,7 @@ cmd_start() {
   # Not ours and the port answers: something else has it. Fail loudly rather
   # than let the app talk to a stranger.
   local port
-  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" ${SASL_PORT:+"$SASL_PORT"}; do
+  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" ${SASL_PORT:+"$SASL_PORT"} ${SSL_PORT:+"$SSL_PORT"}; do
     if tcp_open "$port" || [[ -n "$(listener_pid "$port")" ]]; then
       die "port $port is already in use by $(describe_port_owner "$port"). Stop it, or pick other ports with KAFKA_PORT / KAFKA_CONTROLLER_PORT / KAFKA_SASL_PORT."
     fi
@@ -541,7 +563,7 @@ cluster_wait_node() {
 
 cluster_cmd() {
   local sub="${1:-}" node="${2:-}" n t0 rc
-  SASL_PORT=""  # the cluster is for failover tests: PLAINTEXT only
+  SASL_PORT="" SSL_PORT=""  # the cluster is for failover tests: PLAINTEXT only
   read -r -a HEAP_OPTS <<<"${KAFKA_CLUSTER_HEAP_OPTS:--Xms128m -Xmx384m}"
   for p in "$CLUSTER_PORT" "$CLUSTER_CONTROLLER_PORT"; do
     [[ "$p" =~ ^[0-9]+$ ]] || die "not a number: '$p' (KAFKA_CLUSTER_PORT / KAFKA_CLUSTER_CONTROLLER_PORT)"
