@@ -29,7 +29,7 @@ export function makeTestCertificates(dir: string): { caFile: string; keystoreFil
  * stop this broker, never the shared one on 9092.
  */
 export class SecureKafkaBroker {
-  readonly dataDir = mkdtempSync(join(tmpdir(), 'kafka-sasl-e2e-'));
+  readonly dataDir = mkdtempSync(join(tmpdir(), 'kafka-secure-e2e-'));
   readonly username = 'payments';
   readonly password = 'payments-secret';
   readonly env: Record<string, string>;
