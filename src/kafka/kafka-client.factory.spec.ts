@@ -1,5 +1,5 @@
-import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppConfig } from '../config/app-config.js';
@@ -7,8 +7,12 @@ import { kafkaConnectionOptions } from './kafka-client.factory.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
+const dir = mkdtempSync(join(tmpdir(), 'kafka-ca-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
 function caFile(content = PEM): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'kafka-ca-')), 'ca.pem');
+  const file = join(dir, `ca-${files++}.pem`);
   writeFileSync(file, content);
   return file;
 }
