@@ -1,6 +1,8 @@
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import type { KafkaConnection } from '../src/config/app-config.js';
+import { kafkaConnectionOptions } from '../src/kafka/kafka-client.factory.js';
 
 /** The HTTP ceiling of this machine: a bare Fastify endpoint answering 202 with a small JSON body. */
 export async function bareFastifyBaseline(options: { port: number; connections: number; durationSeconds: number }): Promise<number> {
@@ -26,8 +28,8 @@ export async function bareFastifyBaseline(options: { port: number; connections: 
  * The broker ceiling for what the intake does per payment: one record per send, acks=all, from an
  * idempotent producer (one request in flight), with as many concurrent senders as HTTP connections.
  */
-export async function rawKafkaBaseline(options: { brokers: string[]; topic: string; concurrency: number; durationSeconds: number }): Promise<number> {
-  const kafka = new Kafka({ clientId: 'bench-baseline', brokers: options.brokers, logLevel: logLevel.NOTHING });
+export async function rawKafkaBaseline(options: { connection: KafkaConnection; topic: string; concurrency: number; durationSeconds: number }): Promise<number> {
+  const kafka = new Kafka({ ...kafkaConnectionOptions(options.connection), clientId: 'bench-baseline', logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: options.topic, numPartitions: 12 }], waitForLeaders: true });

@@ -215,7 +215,7 @@ async function main(): Promise<void> {
       : {
           bareFastifyRequestsPerSecond: await bareFastifyBaseline({ port: port + 1, connections, durationSeconds: Math.min(10, durationSeconds) }),
           rawKafkaProducePerSecond: await rawKafkaBaseline({
-            brokers: config.kafka.brokers,
+            connection: config.kafka,
             topic: `${topicPrefix}baseline-${randomUUID().slice(0, 8)}`,
             concurrency: connections,
             durationSeconds: Math.min(10, durationSeconds),

@@ -15,6 +15,32 @@
 # KAFKA_AUTO_CREATE_TOPICS (true), KAFKA_DATA_DIR, KAFKA_VERSION (default: the
 # pom's; only 4.x jars/config layout is supported).
 # Works non-interactively (CI=true, no stdin). Safe to run `start` repeatedly.
+#
+# SASL (to test the app's KAFKA_SASL_* settings against a real broker): KAFKA_SASL_PORT (empty: off)
+# adds a SASL_PLAINTEXT listener on 127.0.0.1 taking PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for the
+# users of KAFKA_SASL_USERS ("payments:payments-secret", comma-separated user:password). SCRAM users
+# are written when the storage is formatted, so use them with a fresh KAFKA_DATA_DIR.
+# TLS likewise: KAFKA_SSL_PORT (empty: off) adds an SSL listener whose key and certificate chain come
+# from KAFKA_SSL_KEYSTORE_PEM (one PEM file: unencrypted PKCS#8 private key, then the certificates).
+# KAFKA_LOCK_FILE (<cache>/kafka.lock) lets a throw-away broker (own ports and data) use its own lock.
+#
+# A three-node cluster (every node broker + controller, the three the quorum's voters), for
+# replication and failover tests; it never touches the single node above:
+#
+#   scripts/kafka.sh cluster start          start the nodes not running, wait until all answer
+#   scripts/kafka.sh cluster stop           SIGTERM all three at once, SIGKILL after KAFKA_STOP_TIMEOUT
+#   scripts/kafka.sh cluster status         one line per node; exit 0 all answer, 1 none runs, 2 some
+#   scripts/kafka.sh cluster kill <n>       kill -9 node n (1..3): a crash
+#   scripts/kafka.sh cluster start <n>      start node n again (after a kill), wait until it answers
+#   scripts/kafka.sh cluster restart <n>    stop (SIGTERM) and start node n
+#   scripts/kafka.sh cluster logs <n> [-f]  tail of node n's log
+#   scripts/kafka.sh cluster wipe           delete the cluster's data (only when no node runs)
+#
+# Cluster env: KAFKA_CLUSTER_PORT (19092: nodes on 19092, 19093, 19094),
+# KAFKA_CLUSTER_CONTROLLER_PORT (19192: 19192..19194), KAFKA_CLUSTER_DATA_DIR
+# (<cache>/kafka-<version>/cluster-data, one node-<n> folder each), KAFKA_CLUSTER_HEAP_OPTS
+# (-Xms128m -Xmx384m). Apps use KAFKA_BROKERS=127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094
+# KAFKA_REPLICATION_FACTOR=3 (min.insync.replicas then 2).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,6 +67,14 @@ DATA="${KAFKA_DATA_DIR:-$KAFKA_DIR/kafka-data}"
 LOGS="$DATA/logs"
 PIDFILE="$DATA/kafka.pid"
 CONFIG="$DATA/server.properties"
+TEMPLATE="$INFRA/server.properties"
+LOCKFILE="${KAFKA_LOCK_FILE:-$CACHE_DIR/kafka.lock}"
+SASL_PORT="${KAFKA_SASL_PORT:-}"
+SASL_USERS="${KAFKA_SASL_USERS:-payments:payments-secret}"
+SSL_PORT="${KAFKA_SSL_PORT:-}"
+SSL_KEYSTORE_PEM="${KAFKA_SSL_KEYSTORE_PEM:-}"
+NODE_ID=1
+VOTERS=""
 
 log() { printf '[kafka] %s\n' "$*"; }
 die() { printf '[kafka] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -213,8 +247,8 @@ show_log_tail() {
 # stack.sh + a test script) must not launch two brokers on one data dir.
 take_lock() {
   mkdir -p "$CACHE_DIR"
-  exec 9>"$CACHE_DIR/kafka.lock"
-  flock -w 300 9 || die "another scripts/kafka.sh is still running (lock $CACHE_DIR/kafka.lock)"
+  exec 9>"$LOCKFILE"
+  flock -w 300 9 || die "another scripts/kafka.sh is still running (lock $LOCKFILE)"
 }
 
 # Wait until PID answers, at most $1 seconds. 0 = ready, 1 = timeout, 2 = died.
@@ -234,7 +268,60 @@ render_config() {
       -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
       -e "s|@LOG_DIRS@|$DATA/kraft|g" \
       -e "s|@AUTO_CREATE_TOPICS@|$AUTO_CREATE_TOPICS|g" \
-      "$INFRA/server.properties" >"$CONFIG"
+      -e "s|@NODE_ID@|$NODE_ID|g" \
+      -e "s|@VOTERS@|$VOTERS|g" \
+      "$TEMPLATE" >"$CONFIG"
+  [[ -z "$SASL_PORT" ]] || add_sasl_listener
+  [[ -z "$SSL_PORT" ]] || add_ssl_listener
+}
+
+# A TLS listener next to PLAINTEXT: the broker's key and chain from one PEM file (Kafka's PEM keystore).
+add_ssl_listener() {
+  [[ "$SSL_PORT" =~ ^[0-9]+$ && "$SSL_PORT" != "$KAFKA_PORT" && "$SSL_PORT" != "$KAFKA_CONTROLLER_PORT" && "$SSL_PORT" != "$SASL_PORT" ]] \
+    || die "KAFKA_SSL_PORT must be a port number of its own"
+  [[ -r "$SSL_KEYSTORE_PEM" ]] || die "KAFKA_SSL_PORT needs KAFKA_SSL_KEYSTORE_PEM: a readable PEM file with the key and certificate chain"
+  sed -i -e "s|^listeners=.*|&,SSL://127.0.0.1:$SSL_PORT|" \
+         -e "s|^advertised.listeners=.*|&,SSL://127.0.0.1:$SSL_PORT|" \
+         -e "s|^listener.security.protocol.map=.*|&,SSL:SSL|" "$CONFIG"
+  cat >>"$CONFIG" <<SSL
+
+# KAFKA_SSL_PORT: a TLS listener for the app's KAFKA_SSL_* settings (kafka.sh renders this part).
+listener.name.ssl.ssl.keystore.type=PEM
+listener.name.ssl.ssl.keystore.location=$SSL_KEYSTORE_PEM
+listener.name.ssl.ssl.client.auth=none
+SSL
+}
+
+# A third listener, SASL_PLAINTEXT, next to PLAINTEXT (which the probe and the other tools keep using).
+add_sasl_listener() {
+  [[ "$SASL_PORT" =~ ^[0-9]+$ && "$SASL_PORT" != "$KAFKA_PORT" && "$SASL_PORT" != "$KAFKA_CONTROLLER_PORT" ]] \
+    || die "KAFKA_SASL_PORT must be a port number other than KAFKA_PORT and KAFKA_CONTROLLER_PORT"
+  local plain_users="" pair
+  for pair in ${SASL_USERS//,/ }; do
+    [[ "$pair" =~ ^[A-Za-z0-9._-]+:[^\"[:space:]]+$ ]] || die "KAFKA_SASL_USERS: '$pair' is not user:password"
+    plain_users+=" user_${pair%%:*}=\"${pair#*:}\""
+  done
+  sed -i -e "s|^listeners=.*|&,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT|" \
+         -e "s|^advertised.listeners=.*|&,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT|" \
+         -e "s|^listener.security.protocol.map=.*|&,SASL_PLAINTEXT:SASL_PLAINTEXT|" "$CONFIG"
+  cat >>"$CONFIG" <<SASL
+
+# KAFKA_SASL_PORT: a SASL listener for the app's KAFKA_SASL_* settings (kafka.sh renders this part).
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required${plain_users};
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+SASL
+}
+
+# --add-scram arguments for StorageTool format: every KAFKA_SASL_USERS user, both SCRAM mechanisms.
+scram_args() {
+  [[ -n "$SASL_PORT" ]] || return 0
+  local pair
+  for pair in ${SASL_USERS//,/ }; do
+    printf '%s\n' --add-scram "SCRAM-SHA-256=[name=${pair%%:*},password=${pair#*:}]" \
+                   --add-scram "SCRAM-SHA-512=[name=${pair%%:*},password=${pair#*:}]"
+  done
 }
 
 # KRaft needs its storage formatted once (writes meta.properties + bootstrap
@@ -242,8 +329,10 @@ render_config() {
 format_storage() {
   [[ -f "$DATA/kraft/meta.properties" ]] && return 0
   log "formatting KRaft storage in $DATA/kraft (cluster id $CLUSTER_ID)"
+  local scram=()
+  mapfile -t scram < <(scram_args)
   if ! "$JAVA" "${TOOL_OPTS[@]}" -cp "$LIBS/*" kafka.tools.StorageTool format \
-      --cluster-id "$CLUSTER_ID" --config "$CONFIG" --ignore-formatted \
+      --cluster-id "$CLUSTER_ID" --config "$CONFIG" --ignore-formatted ${scram[@]+"${scram[@]}"} \
       >"$LOGS/format.log" 2>&1; then
     cat "$LOGS/format.log" >&2
     die "kafka storage format failed"
@@ -305,9 +394,9 @@ cmd_start() {
   # Not ours and the port answers: something else has it. Fail loudly rather
   # than let the app talk to a stranger.
   local port
-  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" ${SASL_PORT:+"$SASL_PORT"} ${SSL_PORT:+"$SSL_PORT"}; do
     if tcp_open "$port" || [[ -n "$(listener_pid "$port")" ]]; then
-      die "port $port is already in use by $(describe_port_owner "$port"). Stop it, or pick other ports with KAFKA_PORT / KAFKA_CONTROLLER_PORT."
+      die "port $port is already in use by $(describe_port_owner "$port"). Stop it, or pick other ports with KAFKA_PORT / KAFKA_CONTROLLER_PORT / KAFKA_SASL_PORT."
     fi
   done
 
@@ -381,6 +470,184 @@ cmd_logs() {
     tail -n 20 "$LOGS/kafka.out"
   fi
 }
+
+
+# ---------------------------------------------------------------- three-node cluster
+
+CLUSTER_NODES=3
+CLUSTER_PORT="${KAFKA_CLUSTER_PORT:-19092}"
+CLUSTER_CONTROLLER_PORT="${KAFKA_CLUSTER_CONTROLLER_PORT:-19192}"
+CLUSTER_DATA="${KAFKA_CLUSTER_DATA_DIR:-$KAFKA_DIR/cluster-data}"
+# base64url("payments-cluster"): another cluster id than the single node's, so their data never mix.
+CLUSTER_CLUSTER_ID="${KAFKA_CLUSTER_ID_3:-cGF5bWVudHMtY2x1c3Rlcg}"
+
+cluster_voters() {
+  local n out=""
+  for ((n = 1; n <= CLUSTER_NODES; n++)); do
+    out+="${out:+,}$n@127.0.0.1:$((CLUSTER_CONTROLLER_PORT + n - 1))"
+  done
+  echo "$out"
+}
+
+cluster_brokers() {
+  local n out=""
+  for ((n = 1; n <= CLUSTER_NODES; n++)); do out+="${out:+,}127.0.0.1:$((CLUSTER_PORT + n - 1))"; done
+  echo "$out"
+}
+
+# Points every per-node global (ports, data dir, pid file, config) at node $1 of the cluster, so the
+# single-node helpers above (find_broker, launch, wait_ready, stop_pid, ...) work on it unchanged.
+use_node() {
+  local n="$1"
+  [[ "$n" =~ ^[1-3]$ ]] || die "node must be 1, 2 or 3 (got '$n')"
+  NODE_ID="$n"
+  KAFKA_PORT=$((CLUSTER_PORT + n - 1))
+  KAFKA_CONTROLLER_PORT=$((CLUSTER_CONTROLLER_PORT + n - 1))
+  DATA="$CLUSTER_DATA/node-$n"
+  LOGS="$DATA/logs"
+  PIDFILE="$DATA/kafka.pid"
+  CONFIG="$DATA/server.properties"
+  TEMPLATE="$INFRA/cluster.properties"
+  VOTERS="$(cluster_voters)"
+  CLUSTER_ID="$CLUSTER_CLUSTER_ID"
+  LOCKFILE="$CACHE_DIR/kafka-cluster.lock"
+}
+
+cluster_check_ports() {
+  local n p
+  for ((n = 1; n <= CLUSTER_NODES; n++)); do
+    for p in $((CLUSTER_PORT + n - 1)) $((CLUSTER_CONTROLLER_PORT + n - 1)); do
+      (( p != 9092 && p != 9093 )) || die "the cluster must not use the single node's ports 9092/9093 (KAFKA_CLUSTER_PORT / KAFKA_CLUSTER_CONTROLLER_PORT)"
+    done
+  done
+  (( CLUSTER_CONTROLLER_PORT >= CLUSTER_PORT + CLUSTER_NODES || CLUSTER_PORT >= CLUSTER_CONTROLLER_PORT + CLUSTER_NODES )) \
+    || die "KAFKA_CLUSTER_PORT and KAFKA_CLUSTER_CONTROLLER_PORT ranges overlap"
+}
+
+# Launches node $1 unless it already runs (no waiting). Sets PID.
+cluster_launch_node() {
+  use_node "$1"
+  mkdir -p "$DATA"
+  find_broker
+  if [[ -n "$PID" ]]; then
+    log "node $1: already running (pid $PID, 127.0.0.1:$KAFKA_PORT)"
+    return 0
+  fi
+  rm -f "$PIDFILE"
+  local port
+  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+    if tcp_open "$port" || [[ -n "$(listener_pid "$port")" ]]; then
+      die "node $1: port $port is already in use by $(describe_port_owner "$port")"
+    fi
+  done
+  render_config
+  format_storage
+  mark_logs
+  launch
+  log "node $1: started pid $PID on 127.0.0.1:$KAFKA_PORT (controller $KAFKA_CONTROLLER_PORT, data $DATA)"
+}
+
+cluster_wait_node() {
+  use_node "$1"
+  find_broker
+  [[ -n "$PID" ]] || die "node $1 is not running"
+  local rc=0
+  wait_ready "$START_TIMEOUT" || rc=$?
+  if (( rc != 0 )); then
+    echo "[kafka] ERROR: node $1 (pid $PID) $([[ $rc == 2 ]] && echo 'exited during startup' || echo "did not answer within ${START_TIMEOUT}s")" >&2
+    show_log_tail
+    return 1
+  fi
+  log "node $1: ready on 127.0.0.1:$KAFKA_PORT"
+}
+
+cluster_cmd() {
+  local sub="${1:-}" node="${2:-}" n t0 rc
+  SASL_PORT="" SSL_PORT=""  # the cluster is for failover tests: PLAINTEXT only
+  read -r -a HEAP_OPTS <<<"${KAFKA_CLUSTER_HEAP_OPTS:--Xms128m -Xmx384m}"
+  for p in "$CLUSTER_PORT" "$CLUSTER_CONTROLLER_PORT"; do
+    [[ "$p" =~ ^[0-9]+$ ]] || die "not a number: '$p' (KAFKA_CLUSTER_PORT / KAFKA_CLUSTER_CONTROLLER_PORT)"
+  done
+  cluster_check_ports
+  t0="$(now_ms)"
+  case "$sub" in
+    start)
+      use_node 1; take_lock; check_java; ensure_libs
+      if [[ -n "$node" ]]; then
+        cluster_launch_node "$node"; cluster_wait_node "$node"
+      else
+        # All three first: none can answer before a majority of the voters is up.
+        for ((n = 1; n <= CLUSTER_NODES; n++)); do cluster_launch_node "$n"; done
+        for ((n = 1; n <= CLUSTER_NODES; n++)); do cluster_wait_node "$n" || exit 1; done
+        log "cluster ready in $(secs_since "$t0")s: KAFKA_BROKERS=$(cluster_brokers) KAFKA_REPLICATION_FACTOR=3"
+      fi
+      ;;
+    stop)
+      use_node 1; take_lock
+      local pids=()
+      for ((n = 1; n <= CLUSTER_NODES; n++)); do
+        use_node "$n"; find_broker
+        if [[ -n "$PID" ]]; then pids+=("$PID"); kill -TERM "$PID" 2>/dev/null || true; fi
+      done
+      # Together: stopped one by one, the last two would wait on a quorum that is going away.
+      for p in ${pids[@]+"${pids[@]}"}; do stop_pid "$p"; done
+      for ((n = 1; n <= CLUSTER_NODES; n++)); do use_node "$n"; rm -f "$PIDFILE"; done
+      log "cluster stopped (${#pids[@]} node(s)) in $(secs_since "$t0")s"
+      ;;
+    status)
+      local up=0 running=0 rss
+      for ((n = 1; n <= CLUSTER_NODES; n++)); do
+        use_node "$n"; find_broker
+        if [[ -z "$PID" ]]; then log "node $n: not running (127.0.0.1:$KAFKA_PORT)"; continue; fi
+        running=$((running + 1))
+        rss="$(ps -o rss= -p "$PID" | tr -d ' ')"
+        if healthy; then
+          up=$((up + 1)); log "node $n: running, pid $PID, 127.0.0.1:$KAFKA_PORT, RSS $(( ${rss:-0} / 1024 )) MB"
+        else
+          log "node $n: pid $PID alive but NOT answering on 127.0.0.1:$KAFKA_PORT"
+        fi
+      done
+      log "KAFKA_BROKERS=$(cluster_brokers)"
+      (( up == CLUSTER_NODES )) && return 0
+      (( running == 0 )) && return 1
+      return 2
+      ;;
+    kill)
+      use_node "$node"; find_broker
+      [[ -n "$PID" ]] || die "node $node is not running"
+      kill -KILL "$PID"
+      for ((n = 0; n < 40; n++)); do alive "$PID" || break; sleep 0.25; done
+      rm -f "$PIDFILE"
+      log "node $node: killed (SIGKILL, pid $PID)"
+      ;;
+    restart)
+      use_node "$node"; take_lock; check_java; ensure_libs
+      use_node "$node"; find_broker
+      if [[ -n "$PID" ]]; then log "node $node: stopping pid $PID ..."; stop_pid "$PID"; rm -f "$PIDFILE"; fi
+      cluster_launch_node "$node"; cluster_wait_node "$node"
+      ;;
+    logs)
+      use_node "$node"; shift 2; cmd_logs "$@"
+      ;;
+    wipe)
+      use_node 1; take_lock
+      for ((n = 1; n <= CLUSTER_NODES; n++)); do
+        use_node "$n"; find_broker
+        [[ -z "$PID" ]] || die "node $n still runs (pid $PID): scripts/kafka.sh cluster stop first"
+      done
+      rm -rf "$CLUSTER_DATA"
+      log "wiped $CLUSTER_DATA"
+      ;;
+    *)
+      echo "usage: $0 cluster start [n]|stop|status|kill <n>|restart <n>|logs <n> [-f]|wipe" >&2
+      exit 64
+      ;;
+  esac
+}
+
+case "${1:-}" in
+  cluster) shift; cluster_cmd "$@"; exit $? ;;
+esac
 
 case "${1:-}" in
   start)   cmd_start ;;

@@ -61,6 +61,37 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   await installHttpSecurity(app, config, app.get(REDIS));
   app.useGlobalFilters(new ApiExceptionFilter());
   app.useGlobalPipes(new ApiValidationPipe());
+  if (!config.roles.api) {
+    // A worker-only instance serves health and metrics only; its /api routes answer as unknown routes do.
+    closeApiRoutes(app, config.roles.names);
+  } else {
+    setUpOpenApi(app);
+  }
+
+  // The pipeline stages (validation, fraud, ledger) are consumer controllers on our own Kafka transport;
+  // APP_ROLES picks which of them this instance runs (an API-only instance runs none: it only publishes).
+  if (config.roles.stages.size > 0) {
+    app.connectMicroservice(
+      {
+        strategy: new KafkaStageServer({
+          config,
+          topics: app.get(KafkaTopics),
+          publisher: app.get(EventPublisher),
+          deadLetters: app.get(DeadLettersService),
+          metrics: app.get(MetricsService),
+          stages: config.roles.stages,
+        }),
+      },
+      { inheritAppConfig: false },
+    );
+  }
+  // What orchestrators and terminals send. (Nest's default list also shuts down on SIGHUP and SIGUSR2,
+  // which tools use for other things, e.g. the benchmark's profiler.)
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  return app;
+}
+
+function setUpOpenApi(app: NestFastifyApplication): void {
   const openApi = new DocumentBuilder()
     .setTitle('Payments API')
     .setDescription('Take payments and follow them through validation, fraud detection and the ledger.')
@@ -69,24 +100,27 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     .addSecurityRequirements('bearer')
     .build();
   SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, openApi));
+}
 
-  // The pipeline stages (validation, fraud, ledger) are consumer controllers on our own Kafka transport.
-  app.connectMicroservice(
-    {
-      strategy: new KafkaStageServer({
-        config,
-        topics: app.get(KafkaTopics),
-        publisher: app.get(EventPublisher),
-        deadLetters: app.get(DeadLettersService),
-        metrics: app.get(MetricsService),
-      }),
-    },
-    { inheritAppConfig: false },
-  );
-  // What orchestrators and terminals send. (Nest's default list also shuts down on SIGHUP and SIGUSR2,
-  // which tools use for other things, e.g. the benchmark's profiler.)
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
-  return app;
+/**
+ * The controllers stay in the module graph (one image, one DI graph: the stages use the payments and
+ * ledger services), but nothing under /api is reachable: 404 in the API's error shape, before routing.
+ */
+function closeApiRoutes(app: NestFastifyApplication, roles: string[]): void {
+  app.getHttpAdapter().getInstance().addHook('onRequest', (request, reply, done) => {
+    const path = request.url.split('?')[0];
+    if (path !== '/api' && !path.startsWith('/api/')) return done();
+    void reply
+      .code(404)
+      .type('application/json; charset=utf-8')
+      .send({
+        error: {
+          type: 'not_found_error',
+          code: 'resource_not_found',
+          message: `Cannot ${request.method} ${path}: this instance runs ${roles.join(', ')} (APP_ROLES), not the API.`,
+        },
+      });
+  });
 }
 
 export async function startApp(config: AppConfig): Promise<NestFastifyApplication> {
@@ -94,6 +128,6 @@ export async function startApp(config: AppConfig): Promise<NestFastifyApplicatio
   await app.init(); // topics are provisioned here, before any stage consumer subscribes
   await app.startAllMicroservices();
   await app.listen(config.http.port, config.http.host);
-  new Logger('Bootstrap').log(`Listening on http://${config.http.host}:${config.http.port} (${config.env})`);
+  new Logger('Bootstrap').log(`Listening on http://${config.http.host}:${config.http.port} (${config.env}, roles ${config.roles.names.join(',')})`);
   return app;
 }

@@ -1,6 +1,31 @@
+import { readFileSync } from 'node:fs';
 import { CURRENCY_MINOR_DIGITS, isSupportedCurrency, type CurrencyCode } from '../money/currencies.js';
 import { truncateToMinorUnits } from '../money/money.js';
 import { type EnvironmentVariables, loadEnvironment } from './environment.js';
+
+/** The pipeline stages an instance can run; each is one consumer group (`<prefix>payments-<stage>`). */
+export const STAGES = ['validation', 'fraud', 'ledger'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** What one instance runs (APP_ROLES): the HTTP API, and which stage consumers. */
+export interface AppRoles {
+  /** POST/GET /api/…: intake, queries, deposits, admin. Without it only health and metrics are served. */
+  api: boolean;
+  stages: ReadonlySet<Stage>;
+  /** As configured, normalised, for logs and health details: e.g. ['api', 'validation']. */
+  names: string[];
+}
+
+export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
+/** How the app reaches the brokers: bootstrap servers, TLS and SASL (managed clusters). */
+export interface KafkaConnection {
+  brokers: string[];
+  /** null: plaintext. */
+  tls: { ca?: string; rejectUnauthorized: boolean } | null;
+  /** null: no authentication. */
+  sasl: { mechanism: KafkaSaslMechanism; username: string; password: string } | null;
+}
 
 /** Amounts per currency, in minor units. */
 export type PerCurrency<T> = Partial<Record<CurrencyCode, T>>;
@@ -14,12 +39,14 @@ export class AppConfig {
   readonly http: { host: string; port: number };
   readonly logLevel: string;
   readonly logJson: boolean;
-  readonly kafka: {
-    brokers: string[];
+  readonly roles: AppRoles;
+  readonly kafka: KafkaConnection & {
     clientId: string;
     topicPrefix: string;
     partitions: number;
     replicationFactor: number;
+    /** min.insync.replicas of created topics (resolved: never 0, never above the replication factor). */
+    minInsyncReplicas: number;
     publishTimeoutMs: number;
     lingerMs: number;
     batchMaxRecords: number;
@@ -76,12 +103,14 @@ export class AppConfig {
     this.http = { host: vars.HOST, port: vars.PORT };
     this.logLevel = vars.LOG_LEVEL;
     this.logJson = vars.LOG_FORMAT === 'json' || (vars.LOG_FORMAT === 'auto' && vars.NODE_ENV === 'production');
+    this.roles = parseRoles(vars.APP_ROLES);
     this.kafka = {
-      brokers: vars.KAFKA_BROKERS.split(','),
+      ...kafkaConnection(vars),
       clientId: vars.KAFKA_CLIENT_ID,
       topicPrefix: vars.KAFKA_TOPIC_PREFIX,
       partitions: vars.KAFKA_PARTITIONS,
       replicationFactor: vars.KAFKA_REPLICATION_FACTOR,
+      minInsyncReplicas: minInsyncReplicas(vars.KAFKA_REPLICATION_FACTOR, vars.KAFKA_MIN_INSYNC_REPLICAS),
       publishTimeoutMs: vars.KAFKA_PUBLISH_TIMEOUT_MS,
       lingerMs: vars.KAFKA_LINGER_MS,
       batchMaxRecords: vars.KAFKA_BATCH_MAX_RECORDS,
@@ -152,6 +181,65 @@ export class AppConfig {
   static fromEnvironment(env: NodeJS.ProcessEnv = process.env): AppConfig {
     return new AppConfig(loadEnvironment(env));
   }
+}
+
+function invalid(variable: string, problem: string): Error {
+  return new Error(`Invalid configuration:\n  ${variable}: ${problem}`);
+}
+
+/** APP_ROLES → what this instance runs. `all` = api + every stage; `workers` = every stage. */
+export function parseRoles(text: string): AppRoles {
+  const names = new Set<string>();
+  for (const raw of text.split(',')) {
+    const name = raw.trim();
+    if (name === 'all') ['api', ...STAGES].forEach((n) => names.add(n));
+    else if (name === 'workers') STAGES.forEach((n) => names.add(n));
+    else if (name === 'api' || (STAGES as readonly string[]).includes(name)) names.add(name);
+    else throw invalid('APP_ROLES', `unknown role "${name}"`);
+  }
+  const ordered = ['api', ...STAGES].filter((n) => names.has(n));
+  return { api: names.has('api'), stages: new Set(STAGES.filter((s) => names.has(s))), names: ordered };
+}
+
+/** 0 = automatic: a replicated topic must keep 2 copies to take a write, a single-copy one 1. */
+function minInsyncReplicas(replicationFactor: number, configured: number): number {
+  if (configured === 0) return Math.min(2, replicationFactor);
+  if (configured > replicationFactor) {
+    throw invalid('KAFKA_MIN_INSYNC_REPLICAS', `${configured} is above KAFKA_REPLICATION_FACTOR=${replicationFactor}: no write could ever succeed`);
+  }
+  return configured;
+}
+
+/** Bootstrap servers, TLS and SASL, checked together: a half-configured secure connection stops the boot. */
+export function kafkaConnection(vars: Pick<EnvironmentVariables, 'KAFKA_BROKERS' | 'KAFKA_SSL' | 'KAFKA_SSL_CA_FILE' | 'KAFKA_SSL_REJECT_UNAUTHORIZED' | 'KAFKA_SASL_MECHANISM' | 'KAFKA_SASL_USERNAME' | 'KAFKA_SASL_PASSWORD'>): KafkaConnection {
+  const brokers = vars.KAFKA_BROKERS.split(',').map((b) => b.trim());
+  let tls: KafkaConnection['tls'] = null;
+  if (vars.KAFKA_SSL) {
+    tls = { rejectUnauthorized: vars.KAFKA_SSL_REJECT_UNAUTHORIZED };
+    if (vars.KAFKA_SSL_CA_FILE) {
+      try {
+        tls.ca = readFileSync(vars.KAFKA_SSL_CA_FILE, 'utf8');
+      } catch (error) {
+        throw invalid('KAFKA_SSL_CA_FILE', `cannot read ${vars.KAFKA_SSL_CA_FILE} (${(error as Error).message})`);
+      }
+      if (!tls.ca.includes('-----BEGIN CERTIFICATE-----')) {
+        throw invalid('KAFKA_SSL_CA_FILE', `${vars.KAFKA_SSL_CA_FILE} holds no PEM certificate`);
+      }
+    }
+  } else if (vars.KAFKA_SSL_CA_FILE) {
+    throw invalid('KAFKA_SSL_CA_FILE', 'is set but KAFKA_SSL is not true; set KAFKA_SSL=true to use TLS');
+  }
+  let sasl: KafkaConnection['sasl'] = null;
+  const mechanism = vars.KAFKA_SASL_MECHANISM.toLowerCase() as KafkaSaslMechanism | '';
+  if (mechanism) {
+    if (!vars.KAFKA_SASL_USERNAME || !vars.KAFKA_SASL_PASSWORD) {
+      throw invalid('KAFKA_SASL_MECHANISM', `${mechanism} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`);
+    }
+    sasl = { mechanism, username: vars.KAFKA_SASL_USERNAME, password: vars.KAFKA_SASL_PASSWORD };
+  } else if (vars.KAFKA_SASL_USERNAME || vars.KAFKA_SASL_PASSWORD) {
+    throw invalid('KAFKA_SASL_USERNAME', 'credentials are set but KAFKA_SASL_MECHANISM is empty (plain, scram-sha-256 or scram-sha-512)');
+  }
+  return { brokers, tls, sasl };
 }
 
 function currencyList(variable: string, text: string): CurrencyCode[] {

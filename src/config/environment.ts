@@ -46,8 +46,17 @@ export class EnvironmentVariables {
   @IsIn(['auto', 'json', 'text'])
   LOG_FORMAT = 'auto';
 
-  /** Comma-separated host:port list. */
-  @Matches(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, { message: 'KAFKA_BROKERS must be a comma-separated list of host:port' })
+  /**
+   * What this instance runs: `all`, or a comma list of `api` (HTTP intake and queries), `validation`,
+   * `fraud`, `ledger` (the stage consumers); `workers` is short for the three stages.
+   */
+  @Matches(/^\s*(all|workers|api|validation|fraud|ledger)(\s*,\s*(all|workers|api|validation|fraud|ledger))*\s*$/, {
+    message: 'APP_ROLES must be all, or a comma-separated list of api, validation, fraud, ledger (workers = the three stages)',
+  })
+  APP_ROLES = 'all';
+
+  /** Comma-separated host:port list (the bootstrap servers; the client learns the rest of the cluster). */
+  @Matches(/^\s*[^,\s]+:\d+(\s*,\s*[^,\s]+:\d+)*\s*$/, { message: 'KAFKA_BROKERS must be a comma-separated list of host:port' })
   KAFKA_BROKERS = '127.0.0.1:9092';
 
   @IsString() @MinLength(1)
@@ -62,6 +71,32 @@ export class EnvironmentVariables {
 
   @IsInt() @Min(1) @Max(5)
   KAFKA_REPLICATION_FACTOR = 1;
+
+  /** `min.insync.replicas` of the topics the app creates; 0 = automatic: 2 from replication 2 up, else 1. */
+  @IsInt() @Min(0) @Max(5)
+  KAFKA_MIN_INSYNC_REPLICAS = 0;
+
+  /** TLS to the brokers (managed Kafka). */
+  @IsBoolean()
+  KAFKA_SSL = false;
+
+  /** PEM file of the CA(s) that signed the brokers' certificates; empty = Node's default trust store. */
+  @IsOptional() @IsString()
+  KAFKA_SSL_CA_FILE = '';
+
+  /** Refuse brokers whose certificate does not verify; turn off only for a test cluster. */
+  @IsBoolean()
+  KAFKA_SSL_REJECT_UNAUTHORIZED = true;
+
+  /** SASL authentication: empty (none), `plain`, `scram-sha-256` or `scram-sha-512`. */
+  @IsIn(['', 'plain', 'scram-sha-256', 'scram-sha-512', 'PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'])
+  KAFKA_SASL_MECHANISM = '';
+
+  @IsOptional() @IsString()
+  KAFKA_SASL_USERNAME = '';
+
+  @IsOptional() @IsString()
+  KAFKA_SASL_PASSWORD = '';
 
   /** How long POST /api/payments waits for Kafka's acknowledgement before answering 503. */
   @IsInt() @Min(100) @Max(5000)

@@ -1,7 +1,8 @@
 /**
  * `npm run migrate`: applies pending migrations and exits.
  *   --revert  reverts the last migration
- *   --fresh   drops and rebuilds the schema; only for a database whose name ends in _test
+ *   --fresh   drops and rebuilds the schema; only for a test database: its name ends in _test or
+ *             _test_<suffix> (one per engineer or worktree, e.g. payments_test_scale)
  */
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
@@ -17,8 +18,8 @@ try {
     console.log('Reverted the last migration.');
   } else {
     if (process.argv.includes('--fresh')) {
-      if (!config.database.database.endsWith('_test')) {
-        throw new Error(`Refusing to drop the schema of ${config.database.database}: --fresh is for *_test databases`);
+      if (!/_test(_[A-Za-z0-9]+)?$/.test(config.database.database)) {
+        throw new Error(`Refusing to drop the schema of ${config.database.database}: --fresh is for *_test and *_test_<suffix> databases`);
       }
       await dataSource.query('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public');
     }

@@ -1,5 +1,6 @@
 import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckService, type HealthCheckResult, type HealthIndicatorFunction } from '@nestjs/terminus';
+import { AppConfig, type AppRoles } from '../config/app-config.js';
 import { DatabaseHealthIndicator } from './database.health.js';
 import { KafkaHealthIndicator } from './kafka.health.js';
 import { RedisHealthIndicator } from './redis.health.js';
@@ -26,6 +27,17 @@ export const DEPENDENCIES = ['kafka', 'redis', 'db'] as const;
 export type Dependency = (typeof DEPENDENCIES)[number];
 
 /**
+ * What an instance with these roles cannot work without. Kafka and PostgreSQL for every role (the
+ * intake records payments it could not confirm, every stage writes terminal rows). Redis for the API
+ * (idempotency keys, order claims) and fraud (velocity windows); validation and ledger only update the
+ * Redis view best-effort, so a Redis outage does not take them out of service.
+ */
+export function dependenciesOf(roles: Pick<AppRoles, 'api' | 'stages'>): Dependency[] {
+  const redis = roles.api || roles.stages.has('fraud');
+  return DEPENDENCIES.filter((d) => d !== 'redis' || redis);
+}
+
+/**
  * Runs the Terminus indicators and answers in Actuator's shape: the overall status is DOWN (HTTP 503)
  * when any component is down. Terminus reports a failure by throwing its own report; it is caught
  * here, so the failure body never goes through the API's error filter.
@@ -39,6 +51,7 @@ export class HealthReporter {
     private readonly kafka: KafkaHealthIndicator,
     private readonly redis: RedisHealthIndicator,
     private readonly db: DatabaseHealthIndicator,
+    private readonly config: AppConfig,
   ) {}
 
   /** The process only: it answers, so it is alive. Never asks a dependency (a restart would not help them). */
@@ -47,9 +60,9 @@ export class HealthReporter {
     return { httpStatus: 200, body: { status: 'UP', components: { livenessState: { status: 'UP', details } } } };
   }
 
-  /** Whether the app can do its work: every dependency answers. */
+  /** Whether the app can do its work: every dependency its roles (APP_ROLES) use answers. */
   readiness(): Promise<HealthReport> {
-    return this.dependencies(DEPENDENCIES);
+    return this.dependencies(dependenciesOf(this.config.roles));
   }
 
   async dependencies(names: readonly Dependency[]): Promise<HealthReport> {

@@ -6,11 +6,12 @@ import { KafkaTopics } from '../kafka/kafka-topics.js';
 import { allTopics } from '../kafka/topics.js';
 import { KafkaHealthIndicator } from './kafka.health.js';
 
-const topics = new KafkaTopics(AppConfig.fromEnvironment({ KAFKA_TOPIC_PREFIX: 'env1.' }));
+const config = AppConfig.fromEnvironment({ KAFKA_TOPIC_PREFIX: 'env1.' });
+const topics = new KafkaTopics(config);
 
 function indicatorWith(admin: Partial<Admin>): KafkaHealthIndicator {
   const fake = { connect: async () => undefined, disconnect: async () => undefined, ...admin } as Admin;
-  return new KafkaHealthIndicator(new HealthIndicatorService(), topics, fake);
+  return new KafkaHealthIndicator(new HealthIndicatorService(), topics, fake, config);
 }
 
 const cluster = { brokers: [{ nodeId: 1, host: 'k', port: 9092 }], controller: 1, clusterId: 'c-1' };

@@ -4,7 +4,7 @@ import type { Admin } from 'kafkajs';
 import { AppConfig } from '../config/app-config.js';
 import { createKafka } from '../kafka/kafka-client.factory.js';
 import { KafkaTopics } from '../kafka/kafka-topics.js';
-import { allTopics } from '../kafka/topics.js';
+import { topicsOfRoles } from '../kafka/topics.js';
 
 /** Injection token of the Kafka admin client the health check uses (its own, so a spec can fake it). */
 export const HEALTH_KAFKA_ADMIN = Symbol('HEALTH_KAFKA_ADMIN');
@@ -16,13 +16,14 @@ export const healthKafkaAdminProvider = {
   useFactory: (config: AppConfig): Admin => createKafka(config, '-health', { quiet: true }).admin({ retry: { retries: 0 } }),
 };
 
-/** Kafka is up when the cluster answers a metadata request and every pipeline topic exists. */
+/** Kafka is up when the cluster answers a metadata request and every topic this instance's roles use exists. */
 @Injectable()
 export class KafkaHealthIndicator implements OnModuleDestroy {
   constructor(
     private readonly health: HealthIndicatorService,
     private readonly topics: KafkaTopics,
     @Inject(HEALTH_KAFKA_ADMIN) private readonly admin: Admin,
+    private readonly config: AppConfig,
   ) {}
 
   check(key = 'kafka') {
@@ -32,10 +33,16 @@ export class KafkaHealthIndicator implements OnModuleDestroy {
         await this.admin.connect();
         const cluster = await this.admin.describeCluster();
         const existing = new Set(await this.admin.listTopics());
-        const expected = allTopics().map((t) => this.topics.physical(t));
+        const expected = topicsOfRoles(this.config.roles).map((t) => this.topics.physical(t));
         const missing = expected.filter((t) => !existing.has(t));
         if (missing.length > 0) throw new Error(`missing topics: ${missing.join(', ')}`);
-        return { brokers: cluster.brokers.length, controller: cluster.controller, clusterId: cluster.clusterId, topics: expected.length };
+        return {
+          brokers: cluster.brokers.length,
+          controller: cluster.controller,
+          clusterId: cluster.clusterId,
+          topics: expected.length,
+          roles: this.config.roles.names,
+        };
       })
       .withTimeout(3000);
   }

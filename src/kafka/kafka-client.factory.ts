@@ -1,6 +1,23 @@
 import { Logger } from '@nestjs/common';
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
-import type { AppConfig } from '../config/app-config.js';
+import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import type { AppConfig, KafkaConnection } from '../config/app-config.js';
+
+/**
+ * Bootstrap servers, TLS and SASL in kafkajs' terms. Every Kafka client of the project (app, health,
+ * metrics, verify, bench) connects through this, so a managed cluster needs its settings in one place.
+ */
+export function kafkaConnectionOptions(connection: KafkaConnection): Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'> {
+  const options: Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'> = { brokers: [...connection.brokers] };
+  if (connection.tls) {
+    // A custom CA replaces Node's default trust store for these connections, as the Java client's truststore does.
+    options.ssl = { rejectUnauthorized: connection.tls.rejectUnauthorized, ...(connection.tls.ca !== undefined && { ca: [connection.tls.ca] }) };
+  }
+  if (connection.sasl) {
+    const { mechanism, username, password } = connection.sasl;
+    options.sasl = { mechanism, username, password } as SASLOptions;
+  }
+  return options;
+}
 
 /**
  * kafkajs reports every failed connection attempt as an error, even ones it retries; during a broker
@@ -21,7 +38,7 @@ const LEVELS: Record<number, 'error' | 'warn' | 'log' | 'debug'> = {
 export function createKafka(config: AppConfig, clientIdSuffix = '', { quiet = false } = {}): Kafka {
   return new Kafka({
     clientId: `${config.kafka.clientId}${clientIdSuffix}`,
-    brokers: config.kafka.brokers,
+    ...kafkaConnectionOptions(config.kafka),
     connectionTimeout: 3000,
     requestTimeout: 10000,
     retry: { initialRetryTime: 200, retries: 5, maxRetryTime: 2000 },

@@ -40,6 +40,8 @@ export interface KafkaStageServerDeps {
   publisher: EventPublisher;
   deadLetters: DeadLetterSink;
   metrics: MetricsService;
+  /** Stages this instance runs (APP_ROLES); handlers of the others are not subscribed. Default: all. */
+  stages?: ReadonlySet<string>;
 }
 
 /**
@@ -88,6 +90,7 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
       topicsByStage.set(stage, [...(topicsByStage.get(stage) ?? []), pattern]);
     }
     for (const [stage, logicalTopics] of topicsByStage) {
+      if (this.deps.stages && !this.deps.stages.has(stage)) continue;
       await this.startStage(stage, logicalTopics);
     }
   }
@@ -103,6 +106,10 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
       maxWaitTimeInMs: 50,
       // kafkajs restarts a crashed consumer (for example after a dead-letter publish failed) from the last commit.
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000, restartOnFailure: async () => true },
+    });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.deps.metrics.partitionsAssigned(groupId, logicalTopics.map((t) => topics.physical(t)), payload.memberAssignment);
+      this.log.log(`Stage ${stage} holds ${JSON.stringify(payload.memberAssignment)} of group ${groupId}`);
     });
     await consumer.connect();
     await consumer.subscribe({ topics: logicalTopics.map((t) => topics.physical(t)), fromBeginning: true });

@@ -5,7 +5,12 @@ import { createKafka } from './kafka-client.factory.js';
 import { KafkaTopics } from './kafka-topics.js';
 import { allTopics } from './topics.js';
 
-/** Creates the pipeline's topics at start-up when they are missing, with the configured partitions. */
+/**
+ * Creates the pipeline's topics at start-up when they are missing, with the configured partitions,
+ * replication and min.insync.replicas. Every instance runs it whatever its roles: it is idempotent
+ * (existing topics are left alone, and two instances creating one topic at once is fine), so no
+ * instance has to start first.
+ */
 @Injectable()
 export class TopicProvisioner implements OnApplicationBootstrap {
   private readonly logger = new Logger(TopicProvisioner.name);
@@ -43,7 +48,7 @@ export class TopicProvisioner implements OnApplicationBootstrap {
   }
 
   private async createTopics(admin: Admin, missing: string[]): Promise<void> {
-    const { partitions, replicationFactor } = this.config.kafka;
+    const { partitions, replicationFactor, minInsyncReplicas } = this.config.kafka;
     await admin.createTopics({
       // Our own waitForLeaders follows: kafkajs's can let a retriable metadata error escape as an
       // unhandled rejection on a busy broker, which crashed the app at start-up.
@@ -52,10 +57,21 @@ export class TopicProvisioner implements OnApplicationBootstrap {
         topic,
         numPartitions: partitions,
         replicationFactor,
-        configEntries: [{ name: 'min.insync.replicas', value: String(Math.min(2, replicationFactor)) }],
+        configEntries: [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }],
       })),
     });
-    this.logger.log(`Created topics ${missing.join(', ')} (${partitions} partitions, replication ${replicationFactor})`);
+    this.logger.log(
+      `Created topics ${missing.join(', ')} (${partitions} partitions, replication ${replicationFactor}, min.insync.replicas ${minInsyncReplicas})`,
+    );
+  }
+
+  /** Existing topics are never altered; say so when they are less replicated than this deployment asks for. */
+  private warnAboutWeakerTopics(described: { name: string; partitions: { replicas: number[] }[] }[]): void {
+    const wanted = this.config.kafka.replicationFactor;
+    const weaker = described.filter((t) => t.partitions.some((p) => p.replicas.length < wanted)).map((t) => t.name);
+    if (weaker.length > 0) {
+      this.logger.warn(`Topics ${weaker.join(', ')} have fewer than KAFKA_REPLICATION_FACTOR=${wanted} replicas; they were created earlier and are left as they are`);
+    }
   }
 
   /** Consumers that subscribe before every partition has a leader fail with UNKNOWN_TOPIC_OR_PARTITION. */
@@ -64,7 +80,10 @@ export class TopicProvisioner implements OnApplicationBootstrap {
     for (;;) {
       try {
         const { topics: described } = await admin.fetchTopicMetadata({ topics });
-        if (described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+        if (described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) {
+          this.warnAboutWeakerTopics(described);
+          return;
+        }
       } catch (error) {
         if (Date.now() > deadline) throw error;
       }

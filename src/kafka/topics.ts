@@ -26,3 +26,24 @@ export function allTopics(): string[] {
   const main = Object.values(TOPICS);
   return [...main, ...main.filter((t) => t !== TOPICS.finalized).map(deadLetterTopicOf)];
 }
+
+/**
+ * The topics an instance with these roles reads or writes: its health needs only those. The API
+ * publishes payments.initiated (and finalized, for a payment it could not confirm); a stage reads its
+ * input, writes the next topic, the finalized topic and its dead letters.
+ */
+export function topicsOfRoles(roles: { api: boolean; stages: ReadonlySet<string> }): string[] {
+  const used = new Set<string>();
+  if (roles.api) [TOPICS.initiated, TOPICS.finalized].forEach((t) => used.add(t));
+  const byStage: Record<string, [string, string | null]> = {
+    validation: [TOPICS.initiated, TOPICS.validated],
+    fraud: [TOPICS.validated, TOPICS.approved],
+    ledger: [TOPICS.approved, null],
+  };
+  for (const stage of roles.stages) {
+    const [input, output] = byStage[stage] ?? [];
+    if (!input) continue;
+    [input, deadLetterTopicOf(input), TOPICS.finalized, ...(output ? [output] : [])].forEach((t) => used.add(t));
+  }
+  return allTopics().filter((t) => used.has(t));
+}

@@ -96,6 +96,16 @@ export class MetricsService {
       }),
   );
 
+  readonly kafkaAssignedPartitions = reuse(
+    'kafka_consumer_assigned_partitions',
+    () =>
+      new Gauge({
+        name: 'kafka_consumer_assigned_partitions',
+        help: "Partitions this instance's stage consumer holds after the last rebalance",
+        labelNames: ['group', 'topic'] as const,
+      }),
+  );
+
   readonly deadLetters = reuse(
     'kafka_dead_letters_total',
     () => new Counter({ name: 'kafka_dead_letters_total', help: 'Records a stage gave up on and sent to <topic>-dlt', labelNames: ['topic'] as const }),
@@ -126,6 +136,11 @@ export class MetricsService {
     this.kafkaProduceBatch.observe(records);
     const end = this.kafkaProduce.startTimer();
     return (outcome) => end({ outcome });
+  }
+
+  /** After a rebalance: how many partitions of each subscribed topic this instance's group member got (0 is news too). */
+  partitionsAssigned(group: string, topics: string[], assignment: Record<string, number[]>): void {
+    for (const topic of topics) this.kafkaAssignedPartitions.set({ group, topic }, assignment[topic]?.length ?? 0);
   }
 
   deadLettered(topic: string): void {

@@ -2,6 +2,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
+import { kafkaConnectionOptions } from '../kafka/kafka-client.factory.js';
 import { parseEnvelope } from '../kafka/kafka-stage.server.js';
 import { TOPICS } from '../kafka/topics.js';
 import { checkLedgerInvariants, type InvariantViolation } from '../ledger/ledger-invariants.js';
@@ -45,7 +46,7 @@ export class DeploymentVerifier {
 
   /** Every payment id on payments.initiated, read from the beginning up to the current end. */
   private async acceptedPaymentIds(): Promise<string[]> {
-    const kafka = new Kafka({ clientId: `${this.config.kafka.clientId}-verify`, brokers: this.config.kafka.brokers, logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({ ...kafkaConnectionOptions(this.config.kafka), clientId: `${this.config.kafka.clientId}-verify`, logLevel: logLevel.NOTHING });
     const topic = `${this.config.kafka.topicPrefix}${TOPICS.initiated}`;
     const admin = kafka.admin();
     await admin.connect();

@@ -1,0 +1,189 @@
+/**
+ * `npm run bench:scale`: how the pipeline's throughput changes with the number of worker instances,
+ * measured in one run so that the ratio means something on a shared, noisy machine.
+ *
+ * For each worker count (default 1 and 2), on topics of its own: an API-only instance takes
+ * --payments payments while no worker runs (a backlog, as after a traffic burst), then that many
+ * worker-only instances (APP_ROLES=workers, same consumer groups) start and drain it. The drain rate
+ * is taken between 10 % and 90 % of the payments being terminal, which leaves out process start-up
+ * and the first rebalance. Options: --payments N (4000), --workers 1,2, --partitions P (12).
+ */
+import 'reflect-metadata';
+import autocannon from 'autocannon';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpus } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { DataSource } from 'typeorm';
+import { Kafka, logLevel } from 'kafkajs';
+import { AppConfig } from '../src/config/app-config.js';
+import { kafkaConnectionOptions } from '../src/kafka/kafka-client.factory.js';
+import { dataSourceOptions } from '../src/database/data-source-options.js';
+import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
+
+const { values: args } = parseArgs({
+  options: {
+    payments: { type: 'string', default: '4000' },
+    workers: { type: 'string', default: '1,2' },
+    partitions: { type: 'string', default: '12' },
+    port: { type: 'string', default: '8390' },
+  },
+});
+const payments = Number(args.payments);
+const workerCounts = args.workers.split(',').map(Number);
+const basePort = Number(args.port);
+const runTag = Date.now().toString(36);
+const USERS = 100; // the demo wallets npm run seed funds
+
+function step(command: string, commandArgs: string[]): void {
+  const result = spawnSync(command, commandArgs, { stdio: 'inherit', env: process.env });
+  if (result.status !== 0) throw new Error(`${command} ${commandArgs.join(' ')} failed`);
+}
+
+async function ready(url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`an instance exited with ${child.exitCode}`);
+    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${url} not ready within 90 s`);
+}
+
+function instance(env: Record<string, string>, port: number, roles: string, name: string): ChildProcess {
+  return spawn('node', ['dist/main.js'], {
+    env: { ...process.env, ...env, PORT: String(port), APP_ROLES: roles, KAFKA_CLIENT_ID: `bench-${name}`, DB_MIGRATIONS_RUN: 'false' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function stop(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+interface Round {
+  workers: number;
+  accepted: number;
+  intakePerSecond: number;
+  drainPerSecond: number;
+  drainSeconds: number;
+  outcomes: Record<string, number>;
+}
+
+async function round(workers: number, dataSource: DataSource): Promise<Round> {
+  const prefix = `benchscale.${runTag}.w${workers}.`;
+  const orderPrefix = `SCALE-${runTag}-w${workers}-`;
+  const env = {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    KAFKA_TOPIC_PREFIX: prefix,
+    KAFKA_PARTITIONS: args.partitions,
+    FRAUD_VELOCITY_MAX_COUNT: '0',
+    FRAUD_VELOCITY_MAX_AMOUNT: 'USD:1000000000',
+  };
+  const api = instance(env, basePort, 'api', 'api');
+  const children: ChildProcess[] = [api];
+  try {
+    await ready(`http://127.0.0.1:${basePort}/health/readiness`, api);
+    let n = 0;
+    const started = Date.now();
+    const result = await autocannon({
+      url: `http://127.0.0.1:${basePort}/api/payments`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      connections: 32,
+      amount: payments,
+      requests: [
+        {
+          setupRequest: (request) => {
+            const i = n++;
+            const userId = `USER-${String(1 + (i % USERS)).padStart(3, '0')}`;
+            return { ...request, body: JSON.stringify({ orderId: `${orderPrefix}${i}`, amount: '1.00', currency: 'USD', userId }) };
+          },
+        },
+      ],
+    });
+    const accepted = result['2xx'];
+    const intakePerSecond = accepted / ((Date.now() - started) / 1000);
+    console.log(`[scale] ${workers} worker(s): ${accepted} payments waiting on ${prefix}payments.initiated; starting the workers`);
+
+    for (let i = 1; i <= workers; i++) children.push(instance(env, basePort + i, 'workers', `worker-${i}`));
+    const count = async () =>
+      Number((await dataSource.query(`SELECT COUNT(*)::text AS n FROM payments WHERE order_id LIKE $1`, [`${orderPrefix}%`]))[0].n);
+    let t10 = 0;
+    let t90 = 0;
+    const deadline = Date.now() + 300_000;
+    for (;;) {
+      const done = await count();
+      const now = Date.now();
+      if (!t10 && done >= accepted * 0.1) t10 = now;
+      if (!t90 && done >= accepted * 0.9) t90 = now;
+      if (done >= accepted) break;
+      if (now > deadline) throw new Error(`only ${done} of ${accepted} terminal after 300 s`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const drainSeconds = (t90 - t10) / 1000;
+    const rows: { status: string; n: string }[] = await dataSource.query(
+      `SELECT status, COUNT(*)::text AS n FROM payments WHERE order_id LIKE $1 GROUP BY status ORDER BY status`,
+      [`${orderPrefix}%`],
+    );
+    return {
+      workers,
+      accepted,
+      intakePerSecond: Math.round(intakePerSecond),
+      drainPerSecond: Math.round((accepted * 0.8) / drainSeconds),
+      drainSeconds: Number(drainSeconds.toFixed(1)),
+      outcomes: Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])),
+    };
+  } finally {
+    await stop(children);
+  }
+}
+
+async function main(): Promise<void> {
+  step('bash', ['scripts/stack.sh', 'up']);
+  step('node', ['dist/database/migrate.js']);
+  step('node', ['dist/database/seed.js']);
+  const config = AppConfig.fromEnvironment();
+  const dataSource = await new DataSource(dataSourceOptions(config)).initialize();
+  try {
+    const rounds: Round[] = [];
+    for (const workers of workerCounts) rounds.push(await round(workers, dataSource));
+    const violations = await checkLedgerInvariants(dataSource.manager);
+    const base = rounds[0].drainPerSecond;
+    const lines = [
+      `| worker instances | accepted | drained/s (10 %→90 %) | × first row | intake/s (no workers running) | outcomes |`,
+      `| --- | --- | --- | --- | --- | --- |`,
+      ...rounds.map(
+        (r) => `| ${r.workers} | ${r.accepted} | ${r.drainPerSecond} | ${(r.drainPerSecond / base).toFixed(2)} | ${r.intakePerSecond} | ${JSON.stringify(r.outcomes)} |`,
+      ),
+    ];
+    console.log(`\n${lines.join('\n')}\n\nmachine: ${cpus().length} CPUs, ${process.version}; partitions ${args.partitions}; ledger violations: ${violations.length}`);
+    mkdirSync('bench/results', { recursive: true });
+    const file = `bench/results/scale-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+    writeFileSync(file, JSON.stringify({ runAt: new Date().toISOString(), cpus: cpus().length, partitions: Number(args.partitions), rounds, violations: violations.length }, null, 2));
+    console.log(`written to ${file}`);
+    if (violations.length > 0) process.exitCode = 1;
+  } finally {
+    await dataSource.destroy();
+    // The rounds' topics and groups would otherwise pile up on a shared broker.
+    const admin = new Kafka({ ...kafkaConnectionOptions(config.kafka), clientId: 'bench-scale-cleanup', logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(`benchscale.${runTag}.`));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(`benchscale.${runTag}.`));
+    if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+await main();

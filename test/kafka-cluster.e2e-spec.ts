@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../src/config/app-config.js';
+import { dataSourceOptions } from '../src/database/data-source-options.js';
+import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
+import { spawnApp, stopAllAppProcesses, testProcessEnv, type AppProcess } from './support/app-process.js';
+import { LocalKafkaCluster } from './support/kafka-cluster.js';
+import { checkMoney, fundPayers, PaymentLoad, waitForTerminal } from './support/load.js';
+import { TEST_RUN_ID } from './support/test-config.js';
+
+/**
+ * Broker failover under load: the app on a three-node cluster (replication 3, min.insync.replicas 2,
+ * acks=all), one broker killed with SIGKILL while payments keep coming. A 503 during the failover is
+ * allowed; losing or doubling anything that got a 202 is not.
+ */
+describe('three-broker Kafka cluster: a broker dies under load', () => {
+  const cluster = new LocalKafkaCluster();
+  const prefix = `test.${TEST_RUN_ID}.cluster.`;
+  let app: AppProcess;
+  let env: Record<string, string>;
+  let config: AppConfig;
+  let dataSource: DataSource;
+  let redis: Redis;
+  const payers = Array.from({ length: 24 }, (_, i) => `CLUSTER-${randomUUID().slice(0, 6)}-${i}`);
+  const load = () => new PaymentLoad([app.url], payers, 4);
+  let traffic: PaymentLoad;
+  let killedNode = 0;
+
+  beforeAll(async () => {
+    await cluster.start();
+    env = testProcessEnv({
+      KAFKA_BROKERS: cluster.brokers,
+      KAFKA_REPLICATION_FACTOR: '3',
+      KAFKA_TOPIC_PREFIX: prefix,
+      REDIS_KEY_PREFIX: `test:${TEST_RUN_ID}:cluster:`,
+      KAFKA_CLIENT_ID: 'payments-cluster-e2e',
+      FRAUD_VELOCITY_MAX_COUNT: '0',
+      FRAUD_NEW_USER_HOURS: '0',
+      LOG_LEVEL: 'warn',
+    });
+    config = AppConfig.fromEnvironment(env);
+    app = await spawnApp('app', env);
+    dataSource = await new DataSource(dataSourceOptions(config)).initialize();
+    redis = new Redis({ host: config.redis.host, port: config.redis.port, keyPrefix: config.redis.keyPrefix });
+    await fundPayers(app.url, payers);
+  }, 180_000);
+
+  afterAll(async () => {
+    await stopAllAppProcesses();
+    await dataSource?.destroy();
+    redis?.disconnect();
+    await cluster.destroy();
+  }, 120_000);
+
+  it('should create the topics with three replicas and min.insync.replicas 2', async () => {
+    const admin = new Kafka({ brokers: cluster.brokers.split(','), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [`${prefix}payments.initiated`] });
+      expect(topics[0].partitions.every((p) => p.replicas.length === 3)).toBe(true);
+      const described = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: `${prefix}payments.initiated`, configNames: ['min.insync.replicas'] }], includeSynonyms: false });
+      expect(described.resources[0].configEntries.find((e) => e.configName === 'min.insync.replicas')?.configValue).toBe('2');
+      // The broker leading partition 0 of the intake topic: killing it forces a leader election where it hurts.
+      killedNode = topics[0].partitions.find((p) => p.partitionId === 0)!.leader;
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('should lose and double nothing accepted when a broker is killed under load', async () => {
+    traffic = load();
+    traffic.start();
+    await new Promise((resolve) => setTimeout(resolve, 8_000));
+    const beforeKill = traffic.count;
+    expect(beforeKill).toBeGreaterThan(0);
+
+    await cluster.kill(killedNode || 1);
+    await new Promise((resolve) => setTimeout(resolve, 20_000));
+    const afterKill = traffic.count - beforeKill;
+    await traffic.stop();
+    console.log(`cluster failover: node ${killedNode} killed after ${beforeKill} accepted; ${afterKill} accepted after the kill. ${traffic.summary()}`);
+
+    // The intake keeps accepting on the two survivors (replication 3, min ISR 2).
+    expect(afterKill).toBeGreaterThan(0);
+
+    const ids = traffic.accepted.map((a) => a.paymentId);
+    const missing = await waitForTerminal(dataSource, ids, 60_000);
+    expect(missing).toEqual([]);
+
+    const money = await checkMoney(dataSource, traffic.accepted);
+    console.log(`cluster failover outcomes of ${ids.length} accepted: ${JSON.stringify(money.byStatus)}`);
+    expect(money).toMatchObject({ lost: [], doubled: [], failedAfterAccept: [] });
+
+    const report = await new DeploymentVerifier(config, dataSource, redis).verify({ settleMs: 30_000 });
+    expect(report.violations).toEqual([]);
+    // Every 202 is on payments.initiated (a 503'd event that landed late may be there too, ended FAILED).
+    expect(report.acceptedPayments).toBeGreaterThanOrEqual(ids.length);
+    expect(report.terminalPayments).toBe(report.acceptedPayments);
+  }, 150_000);
+
+  it('should take the killed broker back into every in-sync replica set when it restarts', async () => {
+    await cluster.startNode(killedNode || 1);
+    const admin = new Kafka({ brokers: cluster.brokers.split(','), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const topics = ['initiated', 'validated', 'approved', 'finalized'].map((t) => `${prefix}payments.${t}`);
+      const deadline = Date.now() + 60_000;
+      let shrunk: string[] = [];
+      do {
+        const { topics: described } = await admin.fetchTopicMetadata({ topics });
+        shrunk = described.flatMap((t) => t.partitions.filter((p) => p.isr.length < 3).map((p) => `${t.name}[${p.partitionId}]`));
+        if (shrunk.length > 0) await new Promise((resolve) => setTimeout(resolve, 1_000));
+      } while (shrunk.length > 0 && Date.now() < deadline);
+      expect(shrunk).toEqual([]);
+    } finally {
+      await admin.disconnect();
+    }
+    // And the app still takes payments end to end.
+    const traffic = load();
+    traffic.start();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await traffic.stop();
+    expect(await waitForTerminal(dataSource, traffic.accepted.map((a) => a.paymentId), 30_000)).toEqual([]);
+  }, 120_000);
+});
