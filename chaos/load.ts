@@ -19,7 +19,21 @@ export interface SentRequest {
   paymentId?: string;
   error?: string;
   /** The answer to the same request sent again (same Idempotency-Key and body) after recovery. */
-  retry?: { status: number | null; paymentId?: string; replayed: boolean; code?: string; error?: string };
+  retry?: Answer;
+}
+
+/** What one sending of a request got back. */
+export interface Answer {
+  status: number | null;
+  /** Of a 202. */
+  paymentId?: string;
+  replayed: boolean;
+  /** error.code of a 4xx/5xx. */
+  code?: string;
+  /** The earlier payment a 409 names (error.paymentId). */
+  namedPaymentId?: string;
+  /** Why no answer came (ECONNREFUSED, TimeoutError, …). */
+  error?: string;
 }
 
 const USERS = 100; // the demo wallets `npm run seed` funds
@@ -102,14 +116,10 @@ export class LoadClient {
 
   /** Sends one request again with the same Idempotency-Key and body (after recovery) and records the answer. */
   async retry(record: SentRequest, target: string): Promise<void> {
-    const answer = await this.send(target, record);
-    record.retry = { status: answer.status, paymentId: answer.paymentId, replayed: answer.replayed, code: answer.code, error: answer.error };
+    record.retry = await this.send(target, record);
   }
 
-  private async send(
-    target: string,
-    record: SentRequest,
-  ): Promise<{ status: number | null; paymentId?: string; replayed: boolean; code?: string; error?: string }> {
+  private async send(target: string, record: SentRequest): Promise<Answer> {
     try {
       const response = await fetch(`${target}/api/payments`, {
         method: 'POST',
@@ -118,7 +128,7 @@ export class LoadClient {
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       const text = await response.text();
-      let body: { paymentId?: string; error?: { code?: string } } = {};
+      let body: { paymentId?: string; error?: { code?: string; paymentId?: string } } = {};
       try {
         body = JSON.parse(text) as typeof body;
       } catch {
@@ -129,6 +139,7 @@ export class LoadClient {
         paymentId: response.status === 202 ? body.paymentId : undefined,
         replayed: response.headers.get('idempotent-replayed') === 'true',
         code: body.error?.code,
+        namedPaymentId: body.error?.paymentId,
       };
     } catch (error) {
       const cause = (error as Error & { cause?: { code?: string } }).cause;

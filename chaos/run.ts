@@ -83,6 +83,8 @@ const appEnv: NodeJS.ProcessEnv = {
   FRAUD_VELOCITY_MAX_AMOUNT: 'USD:1000000000',
 };
 const config = AppConfig.fromEnvironment(appEnv);
+/** How long the intake's claims of an Idempotency-Key or an order outlive a request that crashed. */
+const CLAIM_LEASE_SECONDS = 30;
 const apps = appPorts.map((port, i) => new AppInstance(`app-${String.fromCharCode(65 + i)}`, port, appEnv, join(runDir, `app-${String.fromCharCode(65 + i)}.log`)));
 
 // ---------------------------------------------------------------- faults
@@ -181,6 +183,8 @@ interface FaultResult {
   doubled: number;
   doubledDetail: unknown[];
   completedBehind503: number;
+  /** Idempotency-Keys still "in progress" after the claim lease, and orders held by a payment that does not exist. */
+  stuck: number;
   outcomes: Record<string, number>;
   faultSeconds: number;
   recoverySeconds: number;
@@ -259,6 +263,15 @@ async function runFault(fault: Fault): Promise<FaultResult> {
     await Promise.all(unanswered.slice(i, i + 50).map((r, j) => load.retry(r, live[(i + j) % live.length].url)));
   }
 
+  // A request a crash cut short must not hold its Idempotency-Key or its order for long: the ones still
+  // "in progress" are sent once more after the claim lease (30 s) has passed since the fault.
+  const inProgress = unanswered.filter((r) => r.retry?.code === 'idempotency_request_in_progress');
+  if (inProgress.length > 0) {
+    await sleep(Math.max(0, faultAt + (CLAIM_LEASE_SECONDS + 5) * 1000 - Date.now()));
+    for (const r of inProgress) await load.retry(r, live[r.n % live.length].url);
+  }
+  const stuckKeys = inProgress.filter((r) => r.retry?.code === 'idempotency_request_in_progress').length;
+
   const acceptedIds = new Set<string>();
   for (const r of records) {
     if (r.status === 202 && r.paymentId) acceptedIds.add(r.paymentId);
@@ -293,9 +306,12 @@ async function runFault(fault: Fault): Promise<FaultResult> {
     const behind503: unknown[] = orders503.length
       ? await dataSource.query(`SELECT id, order_id FROM payments WHERE order_id = ANY($1) AND status = 'COMPLETED'`, [orders503])
       : [];
+    // A 409 that names an earlier payment of the order must name one that exists (and ends).
+    const named = [...new Set(records.flatMap((r) => (r.retry?.namedPaymentId ? [r.retry.namedPaymentId] : [])))];
+    const stuckOrders = await withoutRow(dataSource, named);
     log(`${fault.name}: running the deployment verifier`);
     const report = await new DeploymentVerifier(config, dataSource, redis).verify({ settleMs: terminalBoundS * 500 });
-    return { outcomes, doubled: [...doubledOrders, ...doubledPayments], behind503, report };
+    return { outcomes, doubled: [...doubledOrders, ...doubledPayments], behind503, stuckOrders, report };
   });
 
   const result: FaultResult = {
@@ -316,6 +332,7 @@ async function runFault(fault: Fault): Promise<FaultResult> {
     doubled: checks.doubled.length,
     doubledDetail: checks.doubled.slice(0, 20),
     completedBehind503: checks.behind503.length,
+    stuck: stuckKeys + checks.stuckOrders.length,
     outcomes: Object.fromEntries(checks.outcomes.map((o) => [o.status, Number(o.n)])),
     faultSeconds: (recoverStarted - faultAt) / 1000,
     recoverySeconds: (recoveredAt - recoverStarted) / 1000,
@@ -324,8 +341,8 @@ async function runFault(fault: Fault): Promise<FaultResult> {
     verifyDetail: checks.report.violations.slice(0, 20),
     pass: false,
   };
-  result.pass = result.lost === 0 && result.doubled === 0 && result.completedBehind503 === 0 && result.verifyViolations === 0 && result.timeToAllTerminalSeconds !== null;
-  log(`${fault.name}: ${result.pass ? 'PASS' : 'FAIL'} ${JSON.stringify({ accepted: result.accepted, lost: result.lost, doubled: result.doubled, verify: result.verifyViolations, terminalS: result.timeToAllTerminalSeconds })}`);
+  result.pass = result.lost === 0 && result.doubled === 0 && result.completedBehind503 === 0 && result.stuck === 0 && result.verifyViolations === 0 && result.timeToAllTerminalSeconds !== null;
+  log(`${fault.name}: ${result.pass ? 'PASS' : 'FAIL'} ${JSON.stringify({ accepted: result.accepted, lost: result.lost, doubled: result.doubled, stuck: result.stuck, verify: result.verifyViolations, terminalS: result.timeToAllTerminalSeconds })}`);
   return result;
 }
 
@@ -341,6 +358,7 @@ function markdown(summary: { settings: Record<string, unknown>; results: FaultRe
       r.noAnswer,
       r.lost,
       r.doubled + r.completedBehind503,
+      r.stuck,
       r.timeToAllTerminalSeconds === null ? `> ${terminalBoundS}` : r.timeToAllTerminalSeconds.toFixed(1),
       r.verifyViolations,
       r.error ? `ERROR: ${r.error}` : r.pass ? 'PASS' : 'FAIL',
@@ -351,8 +369,8 @@ function markdown(summary: { settings: Record<string, unknown>; results: FaultRe
     '',
     `${summary.machine}; ${JSON.stringify(summary.settings)}; ${summary.totalSeconds.toFixed(0)} s in all.`,
     '',
-    '| fault | sent | accepted (202) | 503 | no answer | lost | doubled | all terminal after recovery (s) | verify violations | result |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| fault | sent | accepted (202) | 503 | no answer | lost | doubled | stuck | all terminal after recovery (s) | verify violations | result |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((row) => `| ${row} |`),
     '',
     ...summary.results.flatMap((r) => [
