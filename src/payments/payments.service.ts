@@ -102,6 +102,11 @@ export class PaymentsService {
       throw ApiError.unavailable('broker_unavailable', 'The payment could not be accepted right now; retry shortly.', 1);
     }
 
+    await this.orders
+      .confirm(payment.merchantId, payment.orderId, paymentId)
+      // The claim lapses after its lease; the ledger's unique index still completes the order only once.
+      .then((kept) => kept || this.logger.warn(`Payment ${paymentId} accepted after its order claim lapsed`))
+      .catch((error: Error) => this.logger.warn(`Payment ${paymentId} accepted but its order claim was not extended: ${error.message}`));
     this.metrics.paymentAccepted(payment.currency);
     this.logger.debug(`Payment accepted: ${payment.currency} ${payment.amountMinor} minor units, order ${payment.orderId}`);
     const snapshot = snapshotOf(paymentId, payment);
