@@ -215,14 +215,19 @@ async function withoutRow(dataSource: DataSource, ids: string[]): Promise<string
   return ids.filter((id) => !found.has(id));
 }
 
-async function waitAllTerminal(ids: string[], recoveredAt: number): Promise<{ missing: string[]; at: number | null }> {
+/**
+ * Waits until every id has its terminal row, at most until `deadline`; always looks at least once, so
+ * a payment that ended is never reported missing because the wait began late.
+ */
+async function waitAllTerminal(ids: string[], deadline: number): Promise<{ missing: string[]; at: number | null }> {
   return withStores(async (dataSource) => {
     let missing = [...ids];
-    while (missing.length > 0 && Date.now() < recoveredAt + terminalBoundS * 1000) {
+    for (;;) {
       missing = await withoutRow(dataSource, missing).catch(() => missing);
-      if (missing.length > 0) await sleep(500);
+      if (missing.length === 0) return { missing, at: Date.now() };
+      if (Date.now() > deadline) return { missing, at: null };
+      await sleep(500);
     }
-    return { missing, at: missing.length === 0 ? Date.now() : null };
   });
 }
 
@@ -268,8 +273,9 @@ async function runFault(fault: Fault): Promise<FaultResult> {
   const inProgress = unanswered.filter((r) => r.retry?.code === 'idempotency_request_in_progress');
   if (inProgress.length > 0) {
     await sleep(Math.max(0, faultAt + (CLAIM_LEASE_SECONDS + 5) * 1000 - Date.now()));
-    for (const r of inProgress) await load.retry(r, live[r.n % live.length].url);
+    await Promise.all(inProgress.map((r) => load.retry(r, live[r.n % live.length].url)));
   }
+  const retriesDoneAt = Date.now();
   const stuckKeys = inProgress.filter((r) => r.retry?.code === 'idempotency_request_in_progress').length;
 
   const acceptedIds = new Set<string>();
@@ -279,7 +285,8 @@ async function runFault(fault: Fault): Promise<FaultResult> {
   }
   const acceptedAfterRetry = records.filter((r) => r.retry?.status === 202 && r.retry.paymentId).length;
   log(`${fault.name}: ${records.length} sent, ${acceptedIds.size} accepted; waiting until every accepted payment is terminal`);
-  const terminal = await waitAllTerminal([...acceptedIds], recoveredAt);
+  // Payments accepted on a retry came in after recovery: the bound runs from the later of the two.
+  const terminal = await waitAllTerminal([...acceptedIds], Math.max(recoveredAt, retriesDoneAt) + terminalBoundS * 1000);
 
   const checks = await withStores(async (dataSource, redis) => {
     const ids = [...acceptedIds];
