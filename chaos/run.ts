@@ -251,6 +251,7 @@ async function runFault(fault: Fault): Promise<FaultResult> {
   const faultAt = Date.now();
   log(`${fault.name}: injecting`);
   await fault.inject();
+  const injectedAt = Date.now(); // rebalance-kill kills only after the 2nd instance is up
   await sleep(outageS * 1000);
   log(`${fault.name}: recovering`);
   const recoverStarted = Date.now();
@@ -272,7 +273,7 @@ async function runFault(fault: Fault): Promise<FaultResult> {
   // "in progress" are sent once more after the claim lease (30 s) has passed since the fault.
   const inProgress = unanswered.filter((r) => r.retry?.code === 'idempotency_request_in_progress');
   if (inProgress.length > 0) {
-    await sleep(Math.max(0, faultAt + (CLAIM_LEASE_SECONDS + 5) * 1000 - Date.now()));
+    await sleep(Math.max(0, injectedAt + (CLAIM_LEASE_SECONDS + 5) * 1000 - Date.now()));
     await Promise.all(inProgress.map((r) => load.retry(r, live[r.n % live.length].url)));
   }
   const retriesDoneAt = Date.now();
