@@ -279,6 +279,9 @@ async function runFault(fault: Fault): Promise<FaultResult> {
   const retriesDoneAt = Date.now();
   const stuckKeys = inProgress.filter((r) => r.retry?.code === 'idempotency_request_in_progress').length;
 
+  // What the client saw, request by request: every 202's paymentId, every 503, every request without an answer.
+  writeFileSync(join(runDir, `${fault.name}-requests.jsonl`), records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+
   const acceptedIds = new Set<string>();
   for (const r of records) {
     if (r.status === 202 && r.paymentId) acceptedIds.add(r.paymentId);
