@@ -6,7 +6,8 @@
  *
  * Options: --duration S (load per fault, default 60), --outage S (how long a fault lasts, 15),
  * --rate R (requests/s, 150), --faults a,b,… (default all), --terminal-bound S (60),
- * --slot N (shifts every private port, so two runs can overlap; default 0), --out DIR.
+ * --slot N|auto (shifts every private port, so two runs can overlap; default 0; auto: the first free
+ * slot from 1), --out DIR.
  */
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
@@ -21,7 +22,7 @@ import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
 import { AppInstance } from './apps.js';
 import { LoadClient } from './load.js';
-import { PrivateServers, portsOfSlot } from './servers.js';
+import { lockSlot, PrivateServers, portsOfSlot } from './servers.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,8 +39,7 @@ const durationS = Number(args.duration);
 const outageS = Number(args.outage);
 const rate = Number(args.rate);
 const terminalBoundS = Number(args['terminal-bound']);
-const slot = Number(args.slot);
-for (const [name, value] of Object.entries({ durationS, outageS, rate, terminalBoundS, slot })) {
+for (const [name, value] of Object.entries({ durationS, outageS, rate, terminalBoundS })) {
   if (!Number.isFinite(value) || value < 0) throw new Error(`bad option ${name}: ${value}`);
 }
 
@@ -52,6 +52,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const t0 = Date.now();
 const log = (line: string) => console.log(`[chaos ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${line}`);
 
+const { slot, releaseSlot } = takeSlot(args.slot);
+process.once('exit', releaseSlot);
 const servers = new PrivateServers(portsOfSlot(slot), slot, log);
 const appPorts = [8190 + 10 * slot, 8191 + 10 * slot];
 
@@ -398,7 +400,7 @@ async function main(): Promise<number> {
   const results: FaultResult[] = [];
   let cleanExit = false;
   try {
-    await servers.startFresh();
+    await servers.startFresh(appPorts);
     const dbEnv = { ...appEnv, DB_MIGRATIONS_RUN: 'true' };
     await exec('node', ['dist/database/migrate.js'], dbEnv);
     await exec('node', ['dist/database/seed.js'], dbEnv);
@@ -430,6 +432,17 @@ async function main(): Promise<number> {
   console.log(`written: ${join(runDir, 'result.json')}, ${join(runDir, 'result.md')}`);
   console.log(passed ? 'chaos: PASS' : 'chaos: FAIL');
   return passed ? 0 : 1;
+}
+
+/** The slot asked for, locked for this run; `auto` takes the first free one from 1 up. */
+function takeSlot(asked: string): { slot: number; releaseSlot: () => void } {
+  const candidates = asked === 'auto' ? [1, 2, 3, 4, 5, 6, 7, 8, 9] : [Number(asked)];
+  if (!candidates.every((n) => Number.isInteger(n) && n >= 0 && n < 10)) fail(`--slot must be 0-9 or auto, not ${asked}`);
+  for (const candidate of candidates) {
+    const releaseSlot = lockSlot(candidate);
+    if (releaseSlot) return { slot: candidate, releaseSlot };
+  }
+  return fail(`chaos slot ${asked} is in use by another chaos run (see ~/.cache/payments-system/chaos/slot-*.lock); pick another --slot`);
 }
 
 function fail(message: string): never {

@@ -4,7 +4,7 @@
  * tests use at the same time: every fault below is injected into these private servers only.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -22,6 +22,43 @@ export interface ServerPorts {
 /** Slot n: every port shifted, so that two runs (a long one and the one inside `npm test`) can overlap. */
 export function portsOfSlot(slot: number): ServerPorts {
   return { kafka: 29092 + 100 * slot, kafkaController: 29093 + 100 * slot, redis: 6390 + slot, postgres: 5440 + slot };
+}
+
+/** Where the private servers keep jars, Kafka and Redis data, and the slot locks: outside the repo. */
+export function chaosCacheDir(): string {
+  return join(process.env.PAYMENTS_CACHE_DIR ?? join(homedir(), '.cache', 'payments-system'), 'chaos');
+}
+
+/**
+ * One run per slot, across worktrees and users of this machine: a lock file holding the runner's pid,
+ * created atomically. Without it a second run on the same slot would take the first one's servers for
+ * leftovers and stop them. Returns the release function, or null when a live run holds the slot.
+ */
+export function lockSlot(slot: number): (() => void) | null {
+  const dir = chaosCacheDir();
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `slot-${slot}.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, String(process.pid), { flag: 'wx' });
+      return () => rmSync(path, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(readFileSync(path, 'utf8').trim());
+      if (Number.isInteger(holder) && holder > 0 && pidAlive(holder)) return null;
+      rmSync(path, { force: true }); // its run died: the slot, and whatever it left running, are ours now
+    }
+  }
+  return null;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export function tcpOpen(port: number, timeoutMs = 1000): Promise<boolean> {
@@ -67,7 +104,7 @@ export class PrivateServers {
     for (const port of Object.values(ports)) {
       if (SHARED_PORTS.has(port)) throw new Error(`Port ${port} belongs to a shared server; chaos uses private servers only`);
     }
-    this.cacheDir = join(process.env.PAYMENTS_CACHE_DIR ?? join(homedir(), '.cache', 'payments-system'), 'chaos');
+    this.cacheDir = chaosCacheDir();
     this.pgDir = join(tmpdir(), `payments-chaos-pg-${ports.postgres}`);
   }
 
@@ -97,12 +134,12 @@ export class PrivateServers {
   }
 
   /** Starts all three from empty data; fails if one of the private ports is taken by something else. */
-  async startFresh(): Promise<void> {
+  async startFresh(extraPorts: number[] = []): Promise<void> {
     mkdirSync(this.cacheDir, { recursive: true });
     this.reuseSharedKafkaJars();
     // Leftovers of an earlier run that died without cleaning up are ours: stop them first.
     await this.stopAll();
-    for (const [name, port] of Object.entries(this.ports)) {
+    for (const [name, port] of [...Object.entries(this.ports), ...extraPorts.map((p) => ['app', p] as const)]) {
       if (await tcpOpen(port)) throw new Error(`Private ${name} port ${port} is in use by another process; pick another --slot`);
     }
     rmSync(this.kafkaDataDir, { recursive: true, force: true });

@@ -4,10 +4,12 @@ import { readFileSync } from 'node:fs';
 
 /**
  * The short version of `npm run chaos` (about 3 minutes): four of the six faults briefly, at a low rate,
- * on the runner's own private Kafka, Redis and PostgreSQL (slot 1: other ports than a long run on slot 0,
- * and never the shared servers). The combined fault also kills an app and stops Kafka, which stand in for
- * app-kill and kafka-restart; `npm run chaos` runs all six. It asserts what the long run asserts: nothing accepted is lost or doubled, every accepted
- * payment ends within the bound, and the deployment verifier finds no violation.
+ * on the runner's own private Kafka, Redis and PostgreSQL, never the shared servers. `--slot auto` takes
+ * the first free slot from 1, so its ports differ from a long run's (slot 0) and from another `npm test`
+ * running at the same time. The combined fault also kills an app and stops Kafka, standing in for
+ * app-kill and kafka-restart; `npm run chaos` runs all six. It asserts what the long run asserts: nothing
+ * accepted is lost, doubled or stuck, every accepted payment ends within the bound, and the deployment
+ * verifier finds no violation.
  */
 const FAULTS = ['redis-wipe', 'postgres-restart', 'rebalance-kill', 'combined'];
 
@@ -17,7 +19,7 @@ describe('chaos (short): faults one at a time and together, on private servers',
     const output = await new Promise<string>((resolve, reject) => {
       execFile(
         'node',
-        ['.cache/chaos-build/chaos/run.js', '--duration', '6', '--outage', '2', '--rate', '40', '--terminal-bound', '90', '--slot', '1', '--faults', FAULTS.join(',')],
+        ['.cache/chaos-build/chaos/run.js', '--duration', '6', '--outage', '2', '--rate', '40', '--terminal-bound', '90', '--slot', 'auto', '--faults', FAULTS.join(',')],
         { encoding: 'utf8', timeout: 330_000, maxBuffer: 64 * 1024 * 1024 },
         // The runner exits 1 on any failure; its table says which, so it is read either way.
         (error, stdout, stderr) => (stdout.includes('written: ') ? resolve(stdout) : reject(new Error(`${error?.message}\n${stdout}\n${stderr}`))),
