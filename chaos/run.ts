@@ -272,7 +272,7 @@ async function runFault(fault: Fault): Promise<FaultResult> {
   }
 
   // A request a crash cut short must not hold its Idempotency-Key or its order for long: the ones still
-  // "in progress" are sent once more after the claim lease (30 s) has passed since the fault.
+  // "in progress" are sent once more after the claim lease (30 s) has passed since the kill.
   const inProgress = unanswered.filter((r) => r.retry?.code === 'idempotency_request_in_progress');
   if (inProgress.length > 0) {
     await sleep(Math.max(0, injectedAt + (CLAIM_LEASE_SECONDS + 5) * 1000 - Date.now()));
