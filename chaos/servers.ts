@@ -89,6 +89,20 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.e
   });
 }
 
+/**
+ * initdb and pg_ctl: from PATH when there (this machine links them into /usr/local/bin), else from
+ * Debian's /usr/lib/postgresql/<newest>/bin, where the postgresql package puts them off PATH.
+ */
+function postgresTool(tool: string): string {
+  const onPath = (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, tool)));
+  if (onPath) return tool;
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', tool))) : [];
+  const newest = versions.sort((a, b) => Number(a) - Number(b)).at(-1);
+  if (!newest) throw new Error(`${tool} not found on PATH nor in ${root}/*/bin: install the postgresql package`);
+  return join(root, newest, 'bin', tool);
+}
+
 export class PrivateServers {
   /** Jars, Kafka data and Redis files: outside the repo, apart from the shared broker's data. */
   readonly cacheDir: string;
@@ -216,8 +230,9 @@ export class PrivateServers {
     return join(this.pgDir, 'data');
   }
 
-  private asPostgres(args: string[], timeoutMs = 120_000): Promise<string> {
-    return run('runuser', ['-u', 'postgres', '--', ...args], { ...process.env, PGTZ: 'UTC' }, timeoutMs);
+  /** Runs a PostgreSQL server tool as the postgres user (the server refuses to run as root). */
+  private asPostgres([tool, ...args]: string[], timeoutMs = 120_000): Promise<string> {
+    return run('runuser', ['-u', 'postgres', '--', postgresTool(tool), ...args], { ...process.env, PGTZ: 'UTC' }, timeoutMs);
   }
 
   private async initPostgres(): Promise<void> {
