@@ -22,7 +22,7 @@ export default tseslint.config(
   },
   {
     // Command-line entry points, benchmarks and tests talk to a terminal.
-    files: ['src/**/migrate.ts', 'src/**/seed*.ts', 'src/verify/verify.ts', 'scripts/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', 'src/main.ts'],
+    files: ['src/**/migrate.ts', 'src/**/seed*.ts', 'src/verify/verify.ts', 'scripts/**/*.ts', 'bench/**/*.ts', 'chaos/**/*.ts', 'test/**/*.ts', 'src/main.ts'],
     rules: { 'no-console': 'off' },
   },
   {

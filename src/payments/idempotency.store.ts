@@ -3,6 +3,13 @@ import type { Redis } from 'ioredis';
 import { AppConfig } from '../config/app-config.js';
 import { REDIS } from '../redis/redis.module.js';
 
+/**
+ * How long a claim (of an Idempotency-Key, or of an order) outlives a request that never finished, e.g.
+ * because its process was killed. Far longer than a request may take (KAFKA_PUBLISH_TIMEOUT_MS is at
+ * most 5 s), short enough that a client's retry soon runs again instead of waiting for the full TTL.
+ */
+export const CLAIM_LEASE_SECONDS = 30;
+
 /** The response a key is bound to, replayed verbatim for a retry with the same key and body. */
 export interface StoredResponse {
   statusCode: number;
@@ -37,10 +44,10 @@ export class IdempotencyStore {
   /** Claims the key, or tells what the earlier request with it became. Waits up to waitMs for one in flight. */
   async claim(merchantId: string, key: string, fingerprint: string, waitMs: number): Promise<IdempotencyClaim> {
     const redisKey = this.keyOf(merchantId, key);
-    const ttl = this.config.payments.idempotencyTtlSeconds;
     const deadline = Date.now() + waitMs;
     for (let pause = 10; ; pause = Math.min(pause * 2, 100)) {
-      const created = await this.redis.set(redisKey, JSON.stringify({ fingerprint } satisfies KeyRecord), 'EX', ttl, 'NX');
+      // Unfinished, the claim is a lease; complete() keeps the answer for the full TTL.
+      const created = await this.redis.set(redisKey, JSON.stringify({ fingerprint } satisfies KeyRecord), 'EX', CLAIM_LEASE_SECONDS, 'NX');
       if (created === 'OK') return { kind: 'claimed' };
       const raw = await this.redis.get(redisKey);
       if (raw !== null) {

@@ -1,25 +1,33 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { AppConfig } from '../config/app-config.js';
+import { luaCommand, type LuaCommand } from '../redis/lua-command.js';
 import { REDIS } from '../redis/redis.module.js';
+import { CLAIM_LEASE_SECONDS } from './idempotency.store.js';
 
 export type OrderClaim = { kind: 'claimed' } | { kind: 'taken'; paymentId: string };
 
 /**
  * One live payment per (merchant, order) at the front door: the first request claims the order
  * atomically in Redis. This is the fast guard; the ledger's unique index is the final one, so an order
- * is never completed twice even if Redis forgets a claim.
+ * is never completed twice even if Redis forgets a claim. A claim is a short lease until confirm() (the
+ * payment is on Kafka), so a request that dies in between does not block the order for the retention.
  */
 @Injectable()
 export class OrderRegistry {
+  /** On every accepted payment: a command (EVALSHA), not the script's text each time. */
+  private readonly compareAndExpire: LuaCommand;
+
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.compareAndExpire = luaCommand(redis, 'orderClaimConfirm', 1, COMPARE_AND_EXPIRE);
+  }
 
   async claim(merchantId: string, orderId: string, paymentId: string): Promise<OrderClaim> {
     const key = this.keyOf(merchantId, orderId);
-    const created = await this.redis.set(key, paymentId, 'EX', this.config.payments.stateRetentionSeconds, 'NX');
+    const created = await this.redis.set(key, paymentId, 'EX', CLAIM_LEASE_SECONDS, 'NX');
     if (created === 'OK') return { kind: 'claimed' };
     const holder = await this.redis.get(key);
     if (holder === null) return this.claim(merchantId, orderId, paymentId);
@@ -34,9 +42,15 @@ export class OrderRegistry {
       this.keyOf(merchantId, orderId),
       fromPaymentId,
       toPaymentId,
-      this.config.payments.stateRetentionSeconds,
+      CLAIM_LEASE_SECONDS,
     );
     return swapped === 1;
+  }
+
+  /** The payment is durably published: its order stays claimed for the retention; false if it lost the claim. */
+  async confirm(merchantId: string, orderId: string, paymentId: string): Promise<boolean> {
+    const kept = await this.compareAndExpire(this.keyOf(merchantId, orderId), paymentId, this.config.payments.stateRetentionSeconds);
+    return kept === 1;
   }
 
   /** Gives the order back when its payment was never accepted. */
@@ -58,6 +72,11 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
   return 1
 end
+return 0
+`;
+
+const COMPARE_AND_EXPIRE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return 0
 `;
 

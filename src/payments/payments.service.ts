@@ -107,10 +107,18 @@ export class PaymentsService {
     this.metrics.paymentAccepted(payment.currency);
     this.logger.debug(`Payment accepted: ${payment.currency} ${payment.amountMinor} minor units, order ${payment.orderId}`);
     const snapshot = snapshotOf(paymentId, payment);
-    await this.state
-      .append({ eventId: envelope.eventId, status: 'PENDING', stage: 'intake', at: payment.acceptedAt, payment: snapshot })
-      // Kafka holds the payment; the pipeline's next transition will bring the Redis view up to date.
-      .catch((error: Error) => this.logger.warn(`Payment ${paymentId} accepted but its PENDING state was not stored: ${error.message}`));
+    // Both at once (one pipelined Redis write), both best effort: Kafka already holds the payment.
+    await Promise.all([
+      this.orders
+        .confirm(payment.merchantId, payment.orderId, paymentId)
+        // The claim lapses after its lease; the ledger's unique index still completes the order only once.
+        .then((kept) => kept || this.logger.warn(`Payment ${paymentId} accepted after its order claim lapsed`))
+        .catch((error: Error) => this.logger.warn(`Payment ${paymentId} accepted but its order claim was not extended: ${error.message}`)),
+      this.state
+        .append({ eventId: envelope.eventId, status: 'PENDING', stage: 'intake', at: payment.acceptedAt, payment: snapshot })
+        // The pipeline's next transition will bring the Redis view up to date.
+        .catch((error: Error) => this.logger.warn(`Payment ${paymentId} accepted but its PENDING state was not stored: ${error.message}`)),
+    ]);
 
     return {
       statusCode: HttpStatus.ACCEPTED,
