@@ -421,7 +421,23 @@ interface HttpAnswer {
   body: string;
 }
 
-function exchangeHttp(base: string, agent: Agent, method: string, path: string, headers: Record<string, string>, body?: string): Promise<HttpAnswer> {
+/**
+ * One request over the keep-alive agent. Some generated requests frame their body in ways the server
+ * cannot follow (a body on a method without a length); it then answers and closes that connection,
+ * and a request the agent had already put on it meets the close (ECONNRESET, "socket hang up"). The
+ * server never read that request, so it goes again on a connection of its own, as clients retry.
+ */
+async function exchangeHttp(base: string, agent: Agent, method: string, path: string, headers: Record<string, string>, body?: string): Promise<HttpAnswer> {
+  try {
+    return await exchangeOnce(base, agent, method, path, headers, body);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    if (code !== 'ECONNRESET' && message !== 'socket hang up') throw error;
+    return exchangeOnce(base, false, method, path, headers, body);
+  }
+}
+
+function exchangeOnce(base: string, agent: Agent | false, method: string, path: string, headers: Record<string, string>, body?: string): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const { hostname, port } = new URL(base);
     const outgoing = httpRequest({ agent, hostname, port, method, path, headers }, (incoming) => {

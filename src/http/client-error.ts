@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiErrorBody } from './api-error.js';
@@ -16,6 +16,18 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
         ? [431, 'headers_too_large', 'The request headers are larger than the limit.']
         : [400, 'malformed_request', 'The request is not valid HTTP.'];
   const body = JSON.stringify({ error: { type: 'invalid_request_error', code, message } } satisfies ApiErrorBody);
+  // A route may already have answered this connection (a 400 or 401 sent before the body was read)
+  // when the bytes after it turn out not to be valid HTTP: a second response would be taken as the
+  // answer to the client's next request, and destroying the socket with unread bytes would reset it
+  // (RST) under that request. Close it gracefully (FIN) once the answer is out, as a keep-alive
+  // client expects of a server that ends a connection.
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  if (inFlight?.headersSent) {
+    if (inFlight.writableFinished) socket.end();
+    else inFlight.once('finish', () => socket.end());
+    setTimeout(() => socket.destroy(), 5_000).unref();
+    return;
+  }
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
