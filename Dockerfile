@@ -19,4 +19,6 @@ USER node
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health/liveness').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "dist/main.js"]
+# A larger young generation: fewer scavenges for the many short-lived objects of each payment
+# (docs/PERFORMANCE.md: about a third less GC time for ~50 MB more RSS).
+CMD ["node", "--max-semi-space-size=32", "dist/main.js"]

@@ -134,7 +134,8 @@ async function main(): Promise<void> {
   await redis.connect();
 
   mkdirSync('bench/results', { recursive: true });
-  const nodeArgs = [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(profileFile ? ['--import', './bench/cpu-profile-preload.mjs'] : [])];
+  // The flags `npm start` and the image use; BENCH_NODE_ARGS replaces them (to compare V8 settings).
+  const nodeArgs = [...(process.env.BENCH_NODE_ARGS ?? '--max-semi-space-size=32').split(' ').filter(Boolean), ...(profileFile ? ['--import', './bench/cpu-profile-preload.mjs'] : [])];
   const app = spawn('node', [...nodeArgs, 'dist/main.js'], { env: appEnv, stdio: ['ignore', 'inherit', 'inherit'] });
   const exited = new Promise((resolve) => app.once('exit', resolve));
   const base = `http://127.0.0.1:${port}`;

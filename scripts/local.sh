@@ -50,7 +50,7 @@ if (( instances == 1 && workers == 0 )); then
   Health   http://localhost:$PORT/health
   Metrics  http://localhost:$PORT/metrics
 INFO
-  exec node dist/main.js
+  exec node --max-semi-space-size=32 dist/main.js
 fi
 
 # Several: with workers, the first instances serve the API only (unless APP_ROLES says otherwise).
@@ -68,7 +68,7 @@ start_instance() {
   local name="$1" roles="$2" port="$3"
   # Migrations already ran above; instances starting together must not race on them.
   APP_ROLES="$roles" PORT="$port" KAFKA_CLIENT_ID="payments-$name" DB_MIGRATIONS_RUN=false \
-    node dist/main.js > >(sed -u "s/^/[$name:$port] /") 2>&1 &
+    node --max-semi-space-size=32 dist/main.js > >(sed -u "s/^/[$name:$port] /") 2>&1 &
   pids+=("$!")
   printf '[local] %-10s roles %-24s http://localhost:%s  (health /health, metrics /metrics)\n' "$name" "$roles" "$port"
 }

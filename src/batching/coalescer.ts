@@ -19,17 +19,21 @@ export interface CoalescerOptions<I, O> {
   run(items: I[]): Promise<PromiseSettledResult<O>[]>;
 }
 
+/** Lets a caller give up on an item: if it is still queued when a batch is taken, it is never run. */
+export interface WithdrawTicket {
+  withdrawn: boolean;
+}
+
 interface Pending<I, O> {
   item: I;
   resolve(value: O): void;
   reject(reason: unknown): void;
-  /** Set when the caller gave up before the item was taken into a batch: it is then never run. */
-  withdrawn: boolean;
+  ticket?: WithdrawTicket;
 }
 
-/** The caller's signal fired before the item was taken into a batch; the item was never run. */
+/** The caller withdrew the item before it was taken into a batch; it was never run. */
 export class WithdrawnError extends Error {
-  constructor(readonly reason: unknown) {
+  constructor() {
     super('Withdrawn before it was run');
     this.name = 'WithdrawnError';
   }
@@ -47,23 +51,13 @@ export class Coalescer<I, O> {
   }
 
   /**
-   * Queues one item and resolves with its result. If `signal` aborts while the item still waits in
-   * the queue, it is withdrawn (never run) and the promise rejects with a WithdrawnError.
+   * Queues one item and resolves with its result. If the caller sets `ticket.withdrawn` while the
+   * item still waits in the queue, it is never run and the promise rejects with a WithdrawnError.
+   * (A plain flag, not an AbortSignal: this is on the path of every payment.)
    */
-  submit(item: I, signal?: AbortSignal): Promise<O> {
+  submit(item: I, ticket?: WithdrawTicket): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      if (signal?.aborted) return reject(new WithdrawnError(signal.reason));
-      const pending: Pending<I, O> = { item, resolve, reject, withdrawn: false };
-      signal?.addEventListener(
-        'abort',
-        () => {
-          if (!this.queue.includes(pending)) return;
-          pending.withdrawn = true;
-          reject(new WithdrawnError(signal.reason));
-        },
-        { once: true },
-      );
-      this.queue.push(pending);
+      this.queue.push({ item, resolve, reject, ticket });
       this.schedule();
     });
   }
@@ -131,9 +125,12 @@ export class Coalescer<I, O> {
   }
 
   private take(): Pending<I, O>[] {
-    let batch: Pending<I, O>[] = [];
+    const batch: Pending<I, O>[] = [];
     while (batch.length === 0 && this.queue.length > 0) {
-      batch = this.queue.splice(0, this.options.maxBatchSize).filter((pending) => !pending.withdrawn);
+      for (const pending of this.queue.splice(0, this.options.maxBatchSize)) {
+        if (pending.ticket?.withdrawn) pending.reject(new WithdrawnError());
+        else batch.push(pending);
+      }
     }
     return batch;
   }

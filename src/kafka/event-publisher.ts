@@ -94,16 +94,16 @@ export class EventPublisher implements OnModuleDestroy {
 
   /** Publishes raw records with the same guarantees as publish(). */
   async publishRecords(records: OutgoingRecord[], timeoutMs = this.config.kafka.publishTimeoutMs): Promise<void> {
-    const giveUp = new AbortController();
+    const ticket = { withdrawn: false };
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         // Still queued: withdrawn, never sent. Already sent: Kafka may yet store it; the caller can't know.
-        giveUp.abort();
+        ticket.withdrawn = true;
         reject(new EventPublishError(`Kafka did not acknowledge within ${timeoutMs} ms`, true));
       }, timeoutMs);
     });
-    const sending = this.batches.submit(records, giveUp.signal);
+    const sending = this.batches.submit(records, ticket);
     try {
       await Promise.race([sending, deadline]);
     } catch (error) {
