@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { EntityManager, Repository } from 'typeorm';
+import type { Repository } from 'typeorm';
 import { createEnvelope, stepEventId, type EventEnvelope } from '../kafka/event-envelope.js';
 import { EventPublisher } from '../kafka/event-publisher.js';
 import { TOPICS } from '../kafka/topics.js';
@@ -64,27 +64,22 @@ export class PaymentLifecycle {
 
   /** Ends the payment: records the outcome unless one exists, then announces whichever outcome won. */
   async finish(event: EventEnvelope<PaymentPayload>, outcome: TerminalOutcome): Promise<PaymentRecord> {
-    const record = await this.recordTerminal(this.records.manager, event.paymentId, event.payload, outcome, { keepExisting: true });
+    const record = await this.recordTerminal(event.paymentId, event.payload, outcome);
     await this.announce(event, record, outcome.detail);
     return record;
   }
 
   /**
-   * Writes the terminal row and returns the row that stands. With `keepExisting` an earlier outcome
-   * wins quietly (rejections, dead letters); without it a conflict throws, which the ledger needs so
-   * that its posting transaction rolls back rather than move money for a payment that already ended.
+   * Writes the terminal row unless one exists and returns the row that stands: an earlier outcome wins
+   * quietly (rejections, dead letters, the intake's abandonment). The ledger writes its rows itself,
+   * inside its posting transaction, where a conflict must roll the money back (LedgerService).
    */
-  async recordTerminal(
-    manager: EntityManager,
-    paymentId: string,
-    payment: PaymentPayload,
-    outcome: TerminalOutcome,
-    { keepExisting }: { keepExisting: boolean },
-  ): Promise<PaymentRecord> {
+  async recordTerminal(paymentId: string, payment: PaymentPayload, outcome: TerminalOutcome): Promise<PaymentRecord> {
+    const manager = this.records.manager;
     const inserted: unknown[] = await manager.query(
       `INSERT INTO payments (id, merchant_id, order_id, user_id, amount_minor, currency, status, stage, reason, risk_score, accepted_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-       ${keepExisting ? 'ON CONFLICT (id) DO NOTHING' : ''}
+       ON CONFLICT (id) DO NOTHING
        RETURNING id`,
       [
         paymentId,

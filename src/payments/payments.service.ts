@@ -1,7 +1,5 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomUUID } from 'node:crypto';
-import type { Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { minorUnitsOrBadRequest } from '../http/amounts.js';
 import { setLogPaymentId } from '../logging/log-context.js';
@@ -18,7 +16,6 @@ import { OrderRegistry } from './order-registry.js';
 import { PAYMENT_EVENT_TYPES, snapshotOf, type PaymentPayload } from './payment-events.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { PaymentLifecycle } from './payment-lifecycle.service.js';
-import { PaymentRecord } from './payment-record.entity.js';
 
 export const ACCEPTED_MESSAGE = '支付请求已收到，正在处理中。';
 
@@ -44,7 +41,6 @@ export class PaymentsService {
     private readonly idempotency: IdempotencyStore,
     private readonly orders: OrderRegistry,
     private readonly lifecycle: PaymentLifecycle,
-    @InjectRepository(PaymentRecord) private readonly records: Repository<PaymentRecord>,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -158,7 +154,7 @@ export class PaymentsService {
     this.logger.warn(`Payment ${paymentId} not accepted: ${cause.message}`);
     const reason = 'PUBLISH_UNCONFIRMED';
     await this.lifecycle
-      .recordTerminal(this.records.manager, paymentId, payment, { status: 'FAILED', stage: 'intake', reason }, { keepExisting: true })
+      .recordTerminal(paymentId, payment, { status: 'FAILED', stage: 'intake', reason })
       .catch((error: Error) => this.logger.error(`Could not record abandoned payment ${paymentId}: ${error.message}`));
     await this.state
       .append({ eventId: randomUUID(), status: 'FAILED', stage: 'intake', at: new Date().toISOString(), reason, payment: snapshotOf(paymentId, payment) })
