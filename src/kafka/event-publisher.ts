@@ -48,12 +48,21 @@ export interface OutgoingEvent {
  * every send would cost a full round trip of its own. Concurrent sends are therefore coalesced: while
  * one produce request is in flight, new events queue and go together in the next request (see
  * Coalescer). Order per key holds because batches go out one at a time, in submission order.
+ *
+ * A send that failed or outlived its deadline leaves the producer's sequence numbers in doubt: kafkajs
+ * rolls them back although the broker may have stored the batch, so the next, different batch would
+ * carry the same numbers and be dropped by the broker as a "duplicate" (acknowledged, yet lost) or
+ * refused as out of order for good. So such a producer is retired and the next batch goes through a
+ * fresh one (a new producer id); a caller's retry may then store an event twice, which every stage
+ * tolerates, but never loses one.
  */
 @Injectable()
 export class EventPublisher implements OnModuleDestroy {
   private readonly logger = new Logger(EventPublisher.name);
-  private readonly producer: Producer;
+  private producer: Producer;
   private connecting?: Promise<void>;
+  /** Producers retired after a failed send, until their last send settled and they disconnected. */
+  private readonly retiring = new Set<Promise<void>>();
   private readonly batches: Coalescer<OutgoingRecord[], void>;
   /** Sends that outlived their deadline; Kafka may still store them, so shutdown waits for them a while. */
   private readonly lateSends = new Set<Promise<unknown>>();
@@ -63,17 +72,7 @@ export class EventPublisher implements OnModuleDestroy {
     private readonly topics: KafkaTopics,
     private readonly metrics: MetricsService,
   ) {
-    this.producer = createKafka(config, '-producer').producer({
-      idempotent: true,
-      // kafkajs guarantees idempotent ordering only with one request in flight per broker.
-      maxInFlightRequests: 1,
-      // Java-compatible murmur2 placement: a key lands on the same partition as with Kafka's own clients.
-      createPartitioner: Partitioners.DefaultPartitioner,
-      allowAutoTopicCreation: false,
-    });
-    this.producer.on('producer.disconnect', () => {
-      this.connecting = undefined;
-    });
+    this.producer = this.createProducer();
     this.batches = new Coalescer({
       maxBatchSize: config.kafka.batchMaxRecords,
       lingerMs: config.kafka.lingerMs,
@@ -119,6 +118,7 @@ export class EventPublisher implements OnModuleDestroy {
   /** One acks=all produce request for the records of several callers; they all succeed or all fail. */
   private async sendTogether(sends: OutgoingRecord[][]): Promise<PromiseSettledResult<void>[]> {
     await this.ensureConnected();
+    const producer = this.producer;
     const records = sends.flat();
     const done = this.metrics.startProduce(records.length);
     const byTopic = new Map<string, Omit<OutgoingRecord, 'topic'>[]>();
@@ -128,7 +128,7 @@ export class EventPublisher implements OnModuleDestroy {
       byTopic.set(topic, messages);
     }
     const { publishTimeoutMs } = this.config.kafka;
-    const sending = this.producer.sendBatch({
+    const sending = producer.sendBatch({
       acks: -1,
       timeout: publishTimeoutMs,
       compression: CompressionTypes.None,
@@ -142,16 +142,34 @@ export class EventPublisher implements OnModuleDestroy {
       if ((await Promise.race([sending, deadline])) === 'late') {
         this.lateSends.add(sending);
         void sending.catch(() => undefined).finally(() => this.lateSends.delete(sending));
+        this.retire(producer, sending, 'a send outlived its deadline');
         throw new EventPublishError(`Kafka did not acknowledge within ${publishTimeoutMs} ms`, true);
       }
       done('ok');
     } catch (error) {
       done('error');
+      if (!(error instanceof EventPublishError)) this.retire(producer, sending, `a send failed (${(error as Error).message})`);
       throw error;
     } finally {
       clearTimeout(timer);
     }
     return sends.map(() => ({ status: 'fulfilled', value: undefined }));
+  }
+
+  /** One idempotent kafkajs producer (protected: the unit test gives the publisher fakes). */
+  protected createProducer(): Producer {
+    const producer = createKafka(this.config, '-producer').producer({
+      idempotent: true,
+      // kafkajs guarantees idempotent ordering only with one request in flight per broker.
+      maxInFlightRequests: 1,
+      // Java-compatible murmur2 placement: a key lands on the same partition as with Kafka's own clients.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+    });
+    producer.on('producer.disconnect', () => {
+      if (producer === this.producer) this.connecting = undefined;
+    });
+    return producer;
   }
 
   private ensureConnected(): Promise<void> {
@@ -162,11 +180,29 @@ export class EventPublisher implements OnModuleDestroy {
     return this.connecting;
   }
 
+  /**
+   * Replaces a producer whose sequence numbers are in doubt (see the class comment). It disconnects
+   * once its send settled, so a late acknowledgement can still arrive.
+   */
+  private retire(producer: Producer, lastSend: Promise<unknown>, reason: string): void {
+    if (producer !== this.producer) return;
+    this.logger.warn(`Kafka producer retired: ${reason}; the next sends use a new idempotent producer`);
+    this.metrics.producerRetired();
+    this.producer = this.createProducer();
+    this.connecting = undefined;
+    const retired = lastSend
+      .catch(() => undefined)
+      .then(() => producer.disconnect())
+      .catch((error: Error) => this.logger.warn(`Retired producer disconnect: ${error.message}`))
+      .finally(() => this.retiring.delete(retired));
+    this.retiring.add(retired);
+  }
+
   async onModuleDestroy(): Promise<void> {
     // Sends callers stopped waiting for may still complete; give them a bounded time before disconnecting.
     let timer: NodeJS.Timeout | undefined;
     const cap = new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_DRAIN_MS)));
-    await Promise.race([Promise.allSettled([this.batches.drain(), ...this.lateSends]), cap]);
+    await Promise.race([Promise.allSettled([this.batches.drain(), ...this.lateSends, ...this.retiring]), cap]);
     clearTimeout(timer);
     await this.producer.disconnect().catch((error: Error) => this.logger.warn(`Producer disconnect: ${error.message}`));
   }

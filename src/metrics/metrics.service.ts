@@ -86,6 +86,15 @@ export class MetricsService {
       }),
   );
 
+  readonly kafkaProducersRetired = reuse(
+    'kafka_producers_retired_total',
+    () =>
+      new Counter({
+        name: 'kafka_producers_retired_total',
+        help: 'Idempotent producers replaced after a failed or late send (their sequence numbers were in doubt)',
+      }),
+  );
+
   readonly kafkaConsumerLag = reuse(
     'kafka_consumer_lag',
     () =>
@@ -136,6 +145,10 @@ export class MetricsService {
     this.kafkaProduceBatch.observe(records);
     const end = this.kafkaProduce.startTimer();
     return (outcome) => end({ outcome });
+  }
+
+  producerRetired(): void {
+    this.kafkaProducersRetired.inc();
   }
 
   /** After a rebalance: how many partitions of each subscribed topic this instance's group member got (0 is news too). */
