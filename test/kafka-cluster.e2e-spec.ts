@@ -5,6 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../src/config/app-config.js';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
+import { EventPublisher } from '../src/kafka/event-publisher.js';
+import { KafkaTopics } from '../src/kafka/kafka-topics.js';
+import { MetricsService } from '../src/metrics/metrics.service.js';
 import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
 import { spawnApp, stopAllAppProcesses, testProcessEnv, type AppProcess } from './support/app-process.js';
 import { LocalKafkaCluster } from './support/kafka-cluster.js';
@@ -28,6 +31,7 @@ describe('three-broker Kafka cluster: a broker dies under load', () => {
   const load = () => new PaymentLoad([app.url], payers, 4);
   let traffic: PaymentLoad;
   let killedNode = 0;
+  const probeTopic = `${prefix}publisher-probe`;
 
   beforeAll(async () => {
     await cluster.start();
@@ -65,6 +69,11 @@ describe('three-broker Kafka cluster: a broker dies under load', () => {
       expect(described.resources[0].configEntries.find((e) => e.configName === 'min.insync.replicas')?.configValue).toBe('2');
       // The broker leading partition 0 of the intake topic: killing it forces a leader election where it hurts.
       killedNode = topics[0].partitions.find((p) => p.partitionId === 0)!.leader;
+      // A topic of its own for the publisher probe, its partitions led by all three brokers.
+      await admin.createTopics({
+        topics: [{ topic: probeTopic, numPartitions: 12, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
+        waitForLeaders: true,
+      });
     } finally {
       await admin.disconnect();
     }
@@ -73,6 +82,8 @@ describe('three-broker Kafka cluster: a broker dies under load', () => {
   it('should lose and double nothing accepted when a broker is killed under load', async () => {
     traffic = load();
     traffic.start();
+    const probe = new PublisherProbe(config, probeTopic);
+    probe.start();
     await new Promise((resolve) => setTimeout(resolve, 8_000));
     const beforeKill = traffic.count;
     expect(beforeKill).toBeGreaterThan(0);
@@ -80,7 +91,13 @@ describe('three-broker Kafka cluster: a broker dies under load', () => {
     await cluster.kill(killedNode || 1);
     await new Promise((resolve) => setTimeout(resolve, 20_000));
     const afterKill = traffic.count - beforeKill;
-    await traffic.stop();
+    await Promise.all([traffic.stop(), probe.stop()]);
+
+    // The publisher itself: every event it reported as stored (acks=all) is in the log.
+    const probeLost = await probe.lostAcknowledged(cluster.brokers);
+    console.log(`cluster failover publisher probe: ${probe.acknowledged.size} acknowledged, ${probe.failures} sends failed, ${probeLost.length} acknowledged but not in the log`);
+    expect(probe.acknowledged.size).toBeGreaterThan(0);
+    expect(probeLost).toEqual([]);
     console.log(`cluster failover: node ${killedNode} killed after ${beforeKill} accepted; ${afterKill} accepted after the kill. ${traffic.summary()}`);
 
     // The intake keeps accepting on the two survivors (replication 3, min ISR 2).
@@ -88,6 +105,7 @@ describe('three-broker Kafka cluster: a broker dies under load', () => {
 
     const ids = traffic.accepted.map((a) => a.paymentId);
     const missing = await waitForTerminal(dataSource, ids, 60_000);
+    if (missing.length > 0) console.log(`${missing.length} not terminal; the app's last lines:\n${app.output().split('\n').slice(-60).join('\n')}`);
     expect(missing).toEqual([]);
 
     const money = await checkMoney(dataSource, traffic.accepted);
@@ -123,6 +141,79 @@ describe('three-broker Kafka cluster: a broker dies under load', () => {
     traffic.start();
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     await traffic.stop();
-    expect(await waitForTerminal(dataSource, traffic.accepted.map((a) => a.paymentId), 30_000)).toEqual([]);
+    const missing = await waitForTerminal(dataSource, traffic.accepted.map((a) => a.paymentId), 30_000);
+    if (missing.length > 0) console.log(`${missing.length} not terminal; the app's last lines:\n${app.output().split('\n').slice(-60).join('\n')}`);
+    expect(missing).toEqual([]);
   }, 120_000);
 });
+
+/**
+ * The app's EventPublisher on its own, as the intake and the stages use it: several callers publishing
+ * at once, each event's id recorded once Kafka acknowledged it. Afterwards the topic is read back in
+ * full: an acknowledged event missing from it is a lost payment in the making.
+ */
+class PublisherProbe {
+  readonly acknowledged = new Set<string>();
+  failures = 0;
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private readonly publisher: EventPublisher;
+
+  constructor(
+    config: AppConfig,
+    private readonly topic: string,
+  ) {
+    this.publisher = new EventPublisher(config, new KafkaTopics(config), new MetricsService());
+  }
+
+  start(callers = 8): void {
+    this.running = true;
+    this.loops = Array.from({ length: callers }, (_, caller) => this.loop(caller));
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+
+  private async loop(caller: number): Promise<void> {
+    for (let i = 0; this.running; i++) {
+      const id = `${caller}-${i}`;
+      try {
+        await this.publisher.publishRecords([{ topic: this.topic, key: `payer-${caller}-${i % 50}`, value: id }]);
+        this.acknowledged.add(id);
+      } catch {
+        this.failures++;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+
+  /** Reads the whole topic and returns the acknowledged ids that are not in it. */
+  async lostAcknowledged(brokers: string): Promise<string[]> {
+    await this.publisher.onModuleDestroy();
+    const kafka = new Kafka({ brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(this.topic);
+    await admin.disconnect();
+    const remaining = new Map(ends.filter((p) => p.high !== '0').map((p) => [p.partition, BigInt(p.high)]));
+    const seen = new Set<string>();
+    const consumer = kafka.consumer({ groupId: `${this.topic}-reader-${randomUUID()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    const done = new Promise<void>((resolve) => {
+      if (remaining.size === 0) resolve();
+      void consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          seen.add(message.value?.toString() ?? '');
+          if (BigInt(message.offset) + 1n >= (remaining.get(partition) ?? 0n)) remaining.delete(partition);
+          if (remaining.size === 0) resolve();
+        },
+      });
+    });
+    await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 30_000))]);
+    await consumer.disconnect();
+    return [...this.acknowledged].filter((id) => !seen.has(id));
+  }
+}
