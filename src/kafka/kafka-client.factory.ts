@@ -30,8 +30,15 @@ const LEVELS: Record<number, 'error' | 'warn' | 'log' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-/** kafkajs client with its logs routed through Nest's logger, quiet unless something is wrong. */
 /**
+ * kafkajs warns about this whenever an idempotent producer has a finite retry budget. The budget is
+ * deliberate (a send must fail within its deadline), and what keeps the guarantee is the
+ * EventPublisher retiring a producer after a failed send: repeating it at every start says nothing.
+ */
+const KNOWN_WARNINGS = new Set(['Limiting retries for the idempotent producer may invalidate EoS guarantees']);
+
+/**
+ * kafkajs client with its logs routed through Nest's logger, quiet unless something is wrong.
  * `quiet` is for clients that report their own failures (health probes, metric refreshers): kafkajs
  * would otherwise log every failed request of theirs during an outage or a leader change.
  */
@@ -47,6 +54,7 @@ export function createKafka(config: AppConfig, clientIdSuffix = '', { quiet = fa
       () =>
       ({ namespace, level, log }: LogEntry) => {
         const { message, ...extra } = log;
+        if (KNOWN_WARNINGS.has(message)) return;
         const method = LEVELS[level] ?? 'log';
         const detail = 'error' in extra ? ` (${String(extra.error)})` : '';
         new Logger(`kafkajs:${namespace}`)[method](`${message}${detail}`);
