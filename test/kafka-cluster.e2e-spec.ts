@@ -11,6 +11,7 @@ import { MetricsService } from '../src/metrics/metrics.service.js';
 import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
 import { spawnApp, stopAllAppProcesses, testProcessEnv, type AppProcess } from './support/app-process.js';
 import { LocalKafkaCluster } from './support/kafka-cluster.js';
+import { KafkaProbe } from './support/kafka-probe.js';
 import { checkMoney, fundPayers, PaymentLoad, waitForTerminal } from './support/load.js';
 import { TEST_RUN_ID } from './support/test-config.js';
 
@@ -31,7 +32,7 @@ describe('three-broker Kafka cluster: a broker dies under load', () => {
   const load = () => new PaymentLoad([app.url], payers, 4);
   let traffic: PaymentLoad;
   let killedNode = 0;
-  const probeTopic = `${prefix}publisher-probe`;
+  const probeTopic = 'publisher-probe';
 
   beforeAll(async () => {
     await cluster.start();
@@ -71,7 +72,7 @@ describe('three-broker Kafka cluster: a broker dies under load', () => {
       killedNode = topics[0].partitions.find((p) => p.partitionId === 0)!.leader;
       // A topic of its own for the publisher probe, its partitions led by all three brokers.
       await admin.createTopics({
-        topics: [{ topic: probeTopic, numPartitions: 12, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
+        topics: [{ topic: `${prefix}${probeTopic}`, numPartitions: 12, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
         waitForLeaders: true,
       });
     } finally {
@@ -96,7 +97,7 @@ describe('three-broker Kafka cluster: a broker dies under load', () => {
     await Promise.all([traffic.stop(), probe.stop()]);
 
     // The publisher itself: every event it reported as stored (acks=all) is in the log.
-    const probeLost = await probe.lostAcknowledged(cluster.brokers);
+    const probeLost = await probe.lostAcknowledged();
     console.log(`cluster failover publisher probe: ${probe.acknowledged.size} acknowledged, ${probe.failures} sends failed, ${probeLost.length} acknowledged but not in the log`);
     expect(probe.acknowledged.size).toBeGreaterThan(0);
     expect(probeLost).toEqual([]);
@@ -160,12 +161,15 @@ class PublisherProbe {
   private running = false;
   private loops: Promise<void>[] = [];
   private readonly publisher: EventPublisher;
+  private readonly topic: string;
 
   constructor(
-    config: AppConfig,
-    private readonly topic: string,
+    private readonly config: AppConfig,
+    private readonly logicalTopic: string,
   ) {
-    this.publisher = new EventPublisher(config, new KafkaTopics(config), new MetricsService());
+    const topics = new KafkaTopics(config);
+    this.publisher = new EventPublisher(config, topics, new MetricsService());
+    this.topic = topics.physical(logicalTopic);
   }
 
   start(callers = 8): void {
@@ -191,31 +195,19 @@ class PublisherProbe {
     }
   }
 
-  /** Reads the whole topic and returns the acknowledged ids that are not in it. */
-  async lostAcknowledged(brokers: string): Promise<string[]> {
+  /** Reads the topic from its beginning until every acknowledged id is seen (or 30 s passed); returns the ones missing. */
+  async lostAcknowledged(): Promise<string[]> {
     await this.publisher.onModuleDestroy();
-    const kafka = new Kafka({ brokers: brokers.split(','), logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    const ends = await admin.fetchTopicOffsets(this.topic);
-    await admin.disconnect();
-    const remaining = new Map(ends.filter((p) => p.high !== '0').map((p) => [p.partition, BigInt(p.high)]));
-    const seen = new Set<string>();
-    const consumer = kafka.consumer({ groupId: `${this.topic}-reader-${randomUUID()}` });
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
-    const done = new Promise<void>((resolve) => {
-      if (remaining.size === 0) resolve();
-      void consumer.run({
-        eachMessage: async ({ partition, message }) => {
-          seen.add(message.value?.toString() ?? '');
-          if (BigInt(message.offset) + 1n >= (remaining.get(partition) ?? 0n)) remaining.delete(partition);
-          if (remaining.size === 0) resolve();
-        },
-      });
-    });
-    await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 30_000))]);
-    await consumer.disconnect();
-    return [...this.acknowledged].filter((id) => !seen.has(id));
+    const reader = await KafkaProbe.start(this.config, this.logicalTopic);
+    const deadline = Date.now() + 30_000;
+    let missing: string[];
+    for (;;) {
+      const seen = new Set(reader.events.map((event) => event.raw));
+      missing = [...this.acknowledged].filter((id) => !seen.has(id));
+      if (missing.length === 0 || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    await reader.stop();
+    return missing;
   }
 }
