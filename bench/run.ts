@@ -7,7 +7,7 @@
  */
 import 'reflect-metadata';
 import autocannon from 'autocannon';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -20,6 +20,7 @@ import { DepositsService } from '../src/ledger/deposits.service.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
 import { bareFastifyBaseline, rawKafkaBaseline } from './baselines.js';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
+import { step, waitUntilReady } from './processes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -57,22 +58,6 @@ const appEnv = {
   FRAUD_VELOCITY_MAX_AMOUNT: 'USD:1000000000',
   ...(profileFile && { BENCH_CPU_PROFILE: profileFile }),
 };
-
-function step(command: string, commandArgs: string[]): void {
-  const result = spawnSync(command, commandArgs, { stdio: 'inherit', env: process.env });
-  if (result.status !== 0) throw new Error(`${command} ${commandArgs.join(' ')} failed`);
-}
-
-async function waitUntilReady(url: string, app: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
-    if (app.exitCode !== null) throw new Error(`the app exited with ${app.exitCode}`);
-    const ok = await fetch(url).then((r) => r.ok, () => false);
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`the app was not ready at ${url} within 90 s`);
-}
 
 /** CPU seconds (user + system) and RSS of a process, from /proc. */
 function processUsage(pid: number): { cpuSeconds: number; rssMb: number } {
