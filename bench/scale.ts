@@ -10,16 +10,18 @@
  */
 import 'reflect-metadata';
 import autocannon from 'autocannon';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { Kafka, logLevel } from 'kafkajs';
+import { hashApiKey, mintApiKey } from '../src/auth/api-keys.js';
 import { AppConfig } from '../src/config/app-config.js';
 import { kafkaConnectionOptions } from '../src/kafka/kafka-client.factory.js';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
+import { step, waitUntilReady } from './processes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,21 +36,6 @@ const workerCounts = args.workers.split(',').map(Number);
 const basePort = Number(args.port);
 const runTag = Date.now().toString(36);
 const USERS = 100; // the demo wallets npm run seed funds
-
-function step(command: string, commandArgs: string[]): void {
-  const result = spawnSync(command, commandArgs, { stdio: 'inherit', env: process.env });
-  if (result.status !== 0) throw new Error(`${command} ${commandArgs.join(' ')} failed`);
-}
-
-async function ready(url: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`an instance exited with ${child.exitCode}`);
-    if (await fetch(url).then((r) => r.ok, () => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${url} not ready within 90 s`);
-}
 
 function instance(env: Record<string, string>, port: number, roles: string, name: string): ChildProcess {
   return spawn('node', ['dist/main.js'], {
@@ -79,11 +66,15 @@ interface Round {
   outcomes: Record<string, number>;
 }
 
+/** Production refuses to start without API keys: the run mints one and sends it, as `npm run bench` does. */
+const apiKey = mintApiKey();
+
 async function round(workers: number, dataSource: DataSource): Promise<Round> {
   const prefix = `benchscale.${runTag}.w${workers}.`;
   const orderPrefix = `SCALE-${runTag}-w${workers}-`;
   const env = {
     NODE_ENV: 'production',
+    API_KEYS: `MERCHANT-001:${hashApiKey(apiKey)}`,
     LOG_LEVEL: 'warn',
     KAFKA_TOPIC_PREFIX: prefix,
     KAFKA_PARTITIONS: args.partitions,
@@ -93,13 +84,13 @@ async function round(workers: number, dataSource: DataSource): Promise<Round> {
   const api = instance(env, basePort, 'api', 'api');
   const children: ChildProcess[] = [api];
   try {
-    await ready(`http://127.0.0.1:${basePort}/health/readiness`, api);
+    await waitUntilReady(`http://127.0.0.1:${basePort}/health/readiness`, api);
     let n = 0;
     const started = Date.now();
     const result = await autocannon({
       url: `http://127.0.0.1:${basePort}/api/payments`,
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
       connections: 32,
       amount: payments,
       requests: [
@@ -113,6 +104,7 @@ async function round(workers: number, dataSource: DataSource): Promise<Round> {
       ],
     });
     const accepted = result['2xx'];
+    if (accepted === 0) throw new Error(`no payment accepted (${result.non2xx} non-2xx answers)`);
     const intakePerSecond = accepted / ((Date.now() - started) / 1000);
     console.log(`[scale] ${workers} worker(s): ${accepted} payments waiting on ${prefix}payments.initiated; starting the workers`);
 
