@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
 import { ApiError } from '../http/api-error.js';
 import { PaymentStateStore, type CurrentState, type HistoryEntry } from '../state/payment-state.store.js';
+import { isTerminal } from '../state/payment-status.js';
 import type { CurrencyCode } from '../money/currencies.js';
 import { formatMinorUnits } from '../money/money.js';
 import { PaymentRecord } from './payment-record.entity.js';
@@ -12,6 +13,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
  * Status queries: Redis first (the fast view), PostgreSQL when Redis has forgotten the payment or is
  * away (terminal payments live there), and a 404 only when neither knows it.
+ *
+ * PostgreSQL's terminal row is the truth and is committed before the Redis view hears of it (the
+ * stage publishes payments.finalized in between, and the view is best effort). So when Redis says a
+ * payment is still in flight, a primary-key read of PostgreSQL decides: once the money has moved, the
+ * API never answers APPROVED for it.
  */
 @Injectable()
 export class PaymentQueryService {
@@ -28,7 +34,13 @@ export class PaymentQueryService {
    */
   async current(paymentId: string, merchantId?: string): Promise<CurrentState> {
     const fromRedis = UUID.test(paymentId) ? await this.fromRedis(() => this.state.current(paymentId)) : null;
-    const state = fromRedis ?? toCurrentState(await this.recordOrNotFound(paymentId));
+    let state: CurrentState;
+    if (!fromRedis) state = toCurrentState(await this.recordOrNotFound(paymentId));
+    else if (isTerminal(fromRedis.status)) state = fromRedis;
+    else {
+      const record = await this.terminalRecordIfReadable(paymentId);
+      state = record ? toCurrentState(record) : fromRedis;
+    }
     if (merchantId !== undefined && state.merchantId !== merchantId) throw paymentNotFound(paymentId);
     return state;
   }
@@ -36,13 +48,23 @@ export class PaymentQueryService {
   async history(paymentId: string, merchantId?: string): Promise<HistoryEntry[]> {
     if (merchantId !== undefined) await this.current(paymentId, merchantId);
     const fromRedis = UUID.test(paymentId) ? await this.fromRedis(() => this.state.history(paymentId)) : null;
-    if (fromRedis && fromRedis.length > 0) return fromRedis;
+    if (fromRedis && fromRedis.length > 0) {
+      if (fromRedis.some((entry) => isTerminal(entry.status))) return fromRedis;
+      const record = await this.terminalRecordIfReadable(paymentId);
+      return record ? [...fromRedis, terminalEntry(record)] : fromRedis;
+    }
     const record = await this.recordOrNotFound(paymentId);
-    const source = { source: 'database' };
-    return [
-      { status: 'PENDING', stage: 'intake', at: record.acceptedAt.toISOString(), detail: source },
-      { status: record.status, stage: record.stage, at: record.updatedAt.toISOString(), ...(record.reason && { reason: record.reason }), detail: source },
-    ];
+    return [{ status: 'PENDING', stage: 'intake', at: record.acceptedAt.toISOString(), detail: FROM_DATABASE }, terminalEntry(record)];
+  }
+
+  /** The terminal row if PostgreSQL has one; null when it has none or cannot be read (Redis's answer stands). */
+  private async terminalRecordIfReadable(paymentId: string): Promise<PaymentRecord | null> {
+    try {
+      return await this.records.findOneBy({ id: paymentId });
+    } catch (error) {
+      this.logger.warn(`PostgreSQL unavailable for a status query, answering from Redis: ${(error as Error).message}`);
+      return null;
+    }
   }
 
   private async fromRedis<T>(read: () => Promise<T>): Promise<T | null> {
@@ -70,6 +92,18 @@ export class PaymentQueryService {
 
 function paymentNotFound(paymentId: string): ApiError {
   return ApiError.notFound('payment_not_found', `No payment ${paymentId}.`);
+}
+
+const FROM_DATABASE = { source: 'database' };
+
+function terminalEntry(record: PaymentRecord): HistoryEntry {
+  return {
+    status: record.status,
+    stage: record.stage,
+    at: record.updatedAt.toISOString(),
+    ...(record.reason && { reason: record.reason }),
+    detail: FROM_DATABASE,
+  };
 }
 
 function toCurrentState(record: PaymentRecord): CurrentState {

@@ -1,0 +1,77 @@
+import { describe, expect, it } from '@jest/globals';
+import type { Repository } from 'typeorm';
+import type { CurrentState, HistoryEntry, PaymentStateStore } from '../state/payment-state.store.js';
+import { PaymentQueryService } from './payment-query.service.js';
+import type { PaymentRecord } from './payment-record.entity.js';
+
+const paymentId = '7c0e8a52-2d7e-4a43-9c55-4f1f3e0b9a11';
+const inFlight: CurrentState = {
+  paymentId,
+  orderId: 'ORD-1',
+  userId: 'U-1',
+  merchantId: 'M-1',
+  amount: '2.50',
+  currency: 'USD',
+  createdAt: '2026-11-27T10:00:00.000Z',
+  status: 'APPROVED',
+  stage: 'fraud',
+  updatedAt: '2026-11-27T10:00:01.000Z',
+};
+const completedRow = {
+  id: paymentId,
+  orderId: 'ORD-1',
+  userId: 'U-1',
+  merchantId: 'M-1',
+  amountMinor: '250',
+  currency: 'USD',
+  status: 'COMPLETED',
+  stage: 'ledger',
+  reason: null,
+  acceptedAt: new Date('2026-11-27T10:00:00.000Z'),
+  updatedAt: new Date('2026-11-27T10:00:02.000Z'),
+} as unknown as PaymentRecord;
+const inFlightHistory: HistoryEntry[] = [
+  { status: 'PENDING', stage: 'intake', at: '2026-11-27T10:00:00.000Z' },
+  { status: 'APPROVED', stage: 'fraud', at: '2026-11-27T10:00:01.000Z' },
+];
+
+function queryService(redis: { current?: CurrentState | null; history?: HistoryEntry[] }, findOneBy: () => Promise<PaymentRecord | null>) {
+  const state = { current: async () => redis.current ?? null, history: async () => redis.history ?? [] } as unknown as PaymentStateStore;
+  return new PaymentQueryService(state, { findOneBy } as unknown as Repository<PaymentRecord>);
+}
+
+describe('PaymentQueryService', () => {
+  it('should answer the terminal row when PostgreSQL has committed it and the Redis view still says in flight', async () => {
+    const service = queryService({ current: inFlight, history: inFlightHistory }, async () => completedRow);
+    expect(await service.current(paymentId)).toMatchObject({ status: 'COMPLETED', stage: 'ledger', amount: '2.50' });
+    expect((await service.history(paymentId)).map((h) => h.status)).toEqual(['PENDING', 'APPROVED', 'COMPLETED']);
+  });
+
+  it('should answer the Redis view when the payment is still in flight', async () => {
+    const service = queryService({ current: inFlight, history: inFlightHistory }, async () => null);
+    expect(await service.current(paymentId)).toEqual(inFlight);
+    expect(await service.history(paymentId)).toEqual(inFlightHistory);
+  });
+
+  it('should answer the Redis view when PostgreSQL cannot be read, rather than fail the query', async () => {
+    const service = queryService({ current: inFlight }, async () => {
+      throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+    });
+    expect(await service.current(paymentId)).toEqual(inFlight);
+  });
+
+  it('should not read PostgreSQL when Redis already holds a terminal status', async () => {
+    let reads = 0;
+    const service = queryService({ current: { ...inFlight, status: 'COMPLETED', stage: 'ledger' } }, async () => {
+      reads += 1;
+      return completedRow;
+    });
+    expect(await service.current(paymentId)).toMatchObject({ status: 'COMPLETED' });
+    expect(reads).toBe(0);
+  });
+
+  it("should answer 404 for another merchant's payment, whichever store answered", async () => {
+    const service = queryService({ current: inFlight }, async () => completedRow);
+    await expect(service.current(paymentId, 'M-2')).rejects.toMatchObject({ status: 404 });
+  });
+});
