@@ -142,16 +142,20 @@ describe('observability (real Kafka, Redis and PostgreSQL)', () => {
       expect(TERMINAL).toContain(settled.body.status);
     }
 
-    const after = await prometheusText();
-    expect(sampleSum(after, 'payments_accepted_total') - sampleSum(before, 'payments_accepted_total')).toBe(N);
-    expect(sampleSum(after, 'payments_finalized_total') - sampleSum(before, 'payments_finalized_total')).toBe(N);
-    const completed = (labels: string) => labels.includes('status="COMPLETED"') && labels.includes('currency="USD"');
-    expect(sampleSum(after, 'payments_finalized_total', completed) - sampleSum(before, 'payments_finalized_total', completed)).toBe(N);
-    expect(sampleSum(after, 'payment_end_to_end_seconds_count') - sampleSum(before, 'payment_end_to_end_seconds_count')).toBe(N);
-    for (const stage of ['validation', 'fraud', 'ledger']) {
-      const ofStage = (labels: string) => labels.includes(`stage="${stage}"`);
-      expect(sampleSum(after, 'payment_stage_seconds_count', ofStage) - sampleSum(before, 'payment_stage_seconds_count', ofStage)).toBeGreaterThanOrEqual(N);
-    }
+    // A status query answers COMPLETED from the committed row, a moment before the stage that wrote it
+    // has counted it and returned: wait for the counts to arrive, then require exactly N.
+    const stages = ['validation', 'fraud', 'ledger'];
+    const rise = (text: string, name: string, labels?: (labels: string) => boolean) => sampleSum(text, name, labels) - sampleSum(before, name, labels);
+    const after = await eventually(
+      () => prometheusText(),
+      (t) => rise(t, 'payments_finalized_total') >= N && stages.every((stage) => rise(t, 'payment_stage_seconds_count', (l) => l.includes(`stage="${stage}"`)) >= N),
+      10_000,
+    );
+    expect(rise(after, 'payments_accepted_total')).toBe(N);
+    expect(rise(after, 'payments_finalized_total')).toBe(N);
+    expect(rise(after, 'payments_finalized_total', (l) => l.includes('status="COMPLETED"') && l.includes('currency="USD"'))).toBe(N);
+    expect(rise(after, 'payment_end_to_end_seconds_count')).toBe(N);
+    for (const stage of stages) expect(rise(after, 'payment_stage_seconds_count', (l) => l.includes(`stage="${stage}"`))).toBeGreaterThanOrEqual(N);
     expect(sampleSum(after, 'kafka_produce_seconds_count')).toBeGreaterThan(sampleSum(before, 'kafka_produce_seconds_count'));
 
     // The same numbers through Actuator's door.
