@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Redis } from 'ioredis';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { createEnvelope } from '../src/kafka/event-envelope.js';
 import { TOPICS, deadLetterTopicOf } from '../src/kafka/topics.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
+import { REDIS } from '../src/redis/redis.module.js';
 import { request } from './support/http.js';
 import { KafkaProbe } from './support/kafka-probe.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
@@ -93,6 +95,24 @@ describe('processing pipeline (real Kafka, Redis and PostgreSQL)', () => {
     expect(await settled(accepted.body.paymentId)).toMatchObject({ status: 'DECLINED', reason: 'INSUFFICIENT_FUNDS' });
     expect(await balance(poor)).toBe('10.00');
     expect(await merchantCredits('USD')).toBe(merchantBefore);
+  });
+
+  it('should answer a declined payment as DECLINED, and let its order be paid again, when the Redis view missed the outcome', async () => {
+    const payer = `MISSED-${randomUUID().slice(0, 8)}`;
+    await fund(payer, '1.00');
+    const orderId = `MISSED-${randomUUID()}`;
+    const first = await pay({ orderId, amount: '2.00', currency: 'USD', userId: payer });
+    expect(await settled(first.body.paymentId)).toMatchObject({ status: 'DECLINED', reason: 'INSUFFICIENT_FUNDS' });
+    // The ledger's view write is best effort: as if Redis had missed it, the view goes back to APPROVED.
+    await running.app.get<Redis>(REDIS).hset(`payment:${first.body.paymentId}`, { status: 'APPROVED', rank: '2', stage: 'fraud' });
+
+    const current = await request(`${api}/api/payments/${first.body.paymentId}`);
+    expect(current.body).toMatchObject({ status: 'DECLINED', stage: 'ledger', reason: 'INSUFFICIENT_FUNDS' });
+    await fund(payer, '5.00');
+    const retry = await pay({ orderId, amount: '2.00', currency: 'USD', userId: payer });
+    expect(retry.status).toBe(202);
+    expect(await settled(retry.body.paymentId)).toMatchObject({ status: 'COMPLETED' });
+    expect(await balance(payer)).toBe('4.00');
   });
 
   it('should refuse deposits with a reused depositId for another amount and replay the same one', async () => {

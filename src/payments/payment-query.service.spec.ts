@@ -36,7 +36,11 @@ const inFlightHistory: HistoryEntry[] = [
 ];
 
 function queryService(redis: { current?: CurrentState | null; history?: HistoryEntry[] }, findOneBy: () => Promise<PaymentRecord | null>) {
-  const state = { current: async () => redis.current ?? null, history: async () => redis.history ?? [] } as unknown as PaymentStateStore;
+  const state = {
+    current: async () => redis.current ?? null,
+    status: async () => redis.current?.status ?? null,
+    history: async () => redis.history ?? [],
+  } as unknown as PaymentStateStore;
   return new PaymentQueryService(state, { findOneBy } as unknown as Repository<PaymentRecord>);
 }
 
@@ -51,6 +55,13 @@ describe('PaymentQueryService', () => {
     const service = queryService({ current: inFlight, history: inFlightHistory }, async () => null);
     expect(await service.current(paymentId)).toEqual(inFlight);
     expect(await service.history(paymentId)).toEqual(inFlightHistory);
+    expect(await service.status(paymentId)).toBe('APPROVED');
+  });
+
+  it("should give the intake's order check the same status: the committed row's, or null when neither store knows it", async () => {
+    expect(await queryService({ current: inFlight }, async () => completedRow).status(paymentId)).toBe('COMPLETED');
+    expect(await queryService({}, async () => completedRow).status(paymentId)).toBe('COMPLETED');
+    expect(await queryService({}, async () => null).status(paymentId)).toBeNull();
   });
 
   it('should answer the Redis view when PostgreSQL cannot be read, rather than fail the query', async () => {

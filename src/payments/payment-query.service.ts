@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
 import { ApiError } from '../http/api-error.js';
 import { PaymentStateStore, type CurrentState, type HistoryEntry } from '../state/payment-state.store.js';
-import { isTerminal } from '../state/payment-status.js';
+import { isTerminal, type PaymentStatus } from '../state/payment-status.js';
 import type { CurrencyCode } from '../money/currencies.js';
 import { formatMinorUnits } from '../money/money.js';
 import { PaymentRecord } from './payment-record.entity.js';
@@ -43,6 +43,16 @@ export class PaymentQueryService {
     }
     if (merchantId !== undefined && state.merchantId !== merchantId) throw paymentNotFound(paymentId);
     return state;
+  }
+
+  /**
+   * Just the status, by the same rule as current(): what the intake's order check asks of an earlier
+   * payment. Redis errors propagate (the intake answers 503); null when neither store knows the payment.
+   */
+  async status(paymentId: string): Promise<PaymentStatus | null> {
+    const inRedis = await this.state.status(paymentId);
+    if (isTerminal(inRedis)) return inRedis;
+    return (await this.terminalRecordIfReadable(paymentId))?.status ?? inRedis;
   }
 
   async history(paymentId: string, merchantId?: string): Promise<HistoryEntry[]> {

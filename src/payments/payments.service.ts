@@ -16,6 +16,7 @@ import { OrderRegistry } from './order-registry.js';
 import { PAYMENT_EVENT_TYPES, snapshotOf, type PaymentPayload } from './payment-events.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { PaymentLifecycle } from './payment-lifecycle.service.js';
+import { PaymentQueryService } from './payment-query.service.js';
 
 export const ACCEPTED_MESSAGE = '支付请求已收到，正在处理中。';
 
@@ -40,6 +41,7 @@ export class PaymentsService {
     private readonly state: PaymentStateStore,
     private readonly idempotency: IdempotencyStore,
     private readonly orders: OrderRegistry,
+    private readonly query: PaymentQueryService,
     private readonly lifecycle: PaymentLifecycle,
     private readonly metrics: MetricsService,
   ) {}
@@ -129,13 +131,14 @@ export class PaymentsService {
     for (let attempt = 0; attempt < 3; attempt++) {
       const claim = await this.redisCall(() => this.orders.claim(merchantId, orderId, paymentId));
       if (claim.kind === 'claimed') return;
-      const earlier = await this.redisCall(() => this.state.current(claim.paymentId));
-      const earlierEndedUnpaid = earlier !== null && isTerminal(earlier.status) && earlier.status !== 'COMPLETED';
+      // Read as a status query would: a terminal row in PostgreSQL counts even if the Redis view missed it.
+      const earlier = await this.redisCall(() => this.query.status(claim.paymentId));
+      const earlierEndedUnpaid = isTerminal(earlier) && earlier !== 'COMPLETED';
       if (!earlierEndedUnpaid) {
         throw new ApiError(HttpStatus.CONFLICT, {
           type: 'conflict_error',
-          code: earlier?.status === 'COMPLETED' ? 'order_already_paid' : 'order_payment_in_progress',
-          message: `Order ${orderId} already has a ${earlier?.status === 'COMPLETED' ? 'completed' : 'pending'} payment ${claim.paymentId}.`,
+          code: earlier === 'COMPLETED' ? 'order_already_paid' : 'order_payment_in_progress',
+          message: `Order ${orderId} already has a ${earlier === 'COMPLETED' ? 'completed' : 'pending'} payment ${claim.paymentId}.`,
           param: 'orderId',
           paymentId: claim.paymentId,
         });
