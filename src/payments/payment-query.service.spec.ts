@@ -64,6 +64,15 @@ describe('PaymentQueryService', () => {
     expect(await queryService({}, async () => null).status(paymentId)).toBeNull();
   });
 
+  it('should answer a payment Redis has forgotten from PostgreSQL, its history included', async () => {
+    const service = queryService({}, async () => completedRow);
+    expect(await service.current(paymentId)).toMatchObject({ status: 'COMPLETED', createdAt: '2026-11-27T10:00:00.000Z' });
+    expect(await service.history(paymentId)).toEqual([
+      { status: 'PENDING', stage: 'intake', at: '2026-11-27T10:00:00.000Z', detail: { source: 'database' } },
+      { status: 'COMPLETED', stage: 'ledger', at: '2026-11-27T10:00:02.000Z', detail: { source: 'database' } },
+    ]);
+  });
+
   it('should answer the Redis view when PostgreSQL cannot be read, rather than fail the query', async () => {
     const service = queryService({ current: inFlight }, async () => {
       throw new Error('connect ECONNREFUSED 127.0.0.1:5432');

@@ -55,16 +55,17 @@ export class PaymentQueryService {
     return (await this.terminalRecordIfReadable(paymentId))?.status ?? inRedis;
   }
 
+  /**
+   * The payment's transitions from its Redis stream. When the stream has no terminal step but the
+   * payment has ended (the view missed it, or Redis forgot the payment), the step comes from current().
+   */
   async history(paymentId: string, merchantId?: string): Promise<HistoryEntry[]> {
-    if (merchantId !== undefined) await this.current(paymentId, merchantId);
-    const fromRedis = UUID.test(paymentId) ? await this.fromRedis(() => this.state.history(paymentId)) : null;
-    if (fromRedis && fromRedis.length > 0) {
-      if (fromRedis.some((entry) => isTerminal(entry.status))) return fromRedis;
-      const record = await this.terminalRecordIfReadable(paymentId);
-      return record ? [...fromRedis, terminalEntry(record)] : fromRedis;
-    }
-    const record = await this.recordOrNotFound(paymentId);
-    return [{ status: 'PENDING', stage: 'intake', at: record.acceptedAt.toISOString(), detail: FROM_DATABASE }, terminalEntry(record)];
+    const state = await this.current(paymentId, merchantId);
+    const stream = await this.fromRedis(() => this.state.history(paymentId));
+    const entries: HistoryEntry[] = stream?.length ? stream : [{ status: 'PENDING', stage: 'intake', at: state.createdAt, detail: FROM_DATABASE }];
+    if (!isTerminal(state.status) || entries.some((entry) => isTerminal(entry.status))) return entries;
+    const terminal: HistoryEntry = { status: state.status, stage: state.stage, at: state.updatedAt, detail: FROM_DATABASE };
+    return [...entries, state.reason ? { ...terminal, reason: state.reason } : terminal];
   }
 
   /** The terminal row if PostgreSQL has one; null when it has none or cannot be read (Redis's answer stands). */
@@ -105,16 +106,6 @@ function paymentNotFound(paymentId: string): ApiError {
 }
 
 const FROM_DATABASE = { source: 'database' };
-
-function terminalEntry(record: PaymentRecord): HistoryEntry {
-  return {
-    status: record.status,
-    stage: record.stage,
-    at: record.updatedAt.toISOString(),
-    ...(record.reason && { reason: record.reason }),
-    detail: FROM_DATABASE,
-  };
-}
 
 function toCurrentState(record: PaymentRecord): CurrentState {
   return {
