@@ -12,3 +12,11 @@ elif [[ -n "$(find patches -newer "$marker" -name '*.patch' 2>/dev/null)" ]]; th
   npx --no-install patch-package --error-on-fail
   touch "$marker"
 fi
+
+# The project brings its own Node.js 24 (the `node` dev dependency, whose binary npm scripts find first
+# on PATH), so the machine's own Node may be older. Say so plainly if that did not work.
+version="$(node_modules/.bin/node --version 2>/dev/null || true)"
+if [[ ! "$version" =~ ^v2[4-9]\. ]]; then
+  echo "[deps] node_modules/.bin/node is '${version:-missing}', expected Node.js 24: run 'npm ci' again" >&2
+  exit 1
+fi

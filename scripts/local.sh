@@ -28,6 +28,8 @@ done
 (( instances + workers >= 1 )) || { echo "[local] nothing to start" >&2; exit 64; }
 
 bash scripts/ensure-deps.sh
+# Node 24 from node_modules even when this script is run without npm (npm run puts it first anyway).
+export PATH="$PWD/node_modules/.bin:$PATH"
 bash scripts/stack.sh up
 if [[ "$cluster" == true ]]; then
   bash scripts/kafka.sh cluster start
