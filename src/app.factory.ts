@@ -1,4 +1,4 @@
-import { Logger, type LogLevel } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
@@ -7,7 +7,8 @@ import { ApiExceptionFilter } from './http/api-exception.filter.js';
 import { ApiValidationPipe } from './http/validation.pipe.js';
 import { clientErrorHandler, frameworkErrorHandler } from './http/client-error.js';
 import { correlationIdOf } from './http/correlation-id.js';
-import { AppLogger } from './logging/app-logger.js';
+import { Logger as PinoNestLogger, PinoLogger } from 'nestjs-pino';
+import { pinoLevel } from './logging/pino-options.js';
 import { withLogContext } from './logging/log-context.js';
 import { DeadLettersService } from './dead-letters/dead-letters.service.js';
 import { EventPublisher } from './kafka/event-publisher.js';
@@ -22,8 +23,6 @@ import { REDIS } from './redis/redis.module.js';
 /** Payment bodies are small; anything much larger is a mistake or an attack. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
-const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-
 /** Builds the whole app (HTTP and Kafka consumers) without listening; main.ts and the e2e tests share it. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
   assertApiKeysConfigured(config);
@@ -37,15 +36,15 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     frameworkErrors: frameworkErrorHandler,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    logger: new AppLogger({
-      json: config.logJson,
-      logLevels: LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel as LogLevel) + 1),
-    }),
+    // Lines written while the modules start wait for pino (below), so every line has one format.
     bufferLogs: true,
     // Fastify's own JSON parser (with its prototype-poisoning guards) and nothing else: Nest's
     // defaults would also accept url-encoded forms, which a JSON API should answer with 415.
     bodyParser: false,
   });
+  app.useLogger(app.get(PinoNestLogger));
+  // nestjs-pino has one root logger per process (the first app's); the level is this app's.
+  if (PinoLogger.root) PinoLogger.root.level = pinoLevel(config.logSettings);
   // JSON only: without this, Fastify would hand text/plain bodies to the validation as strings.
   app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
   // Every request runs in a log context: its correlation id (the caller's traceparent or X-Request-Id,
@@ -128,6 +127,8 @@ export async function startApp(config: AppConfig): Promise<NestFastifyApplicatio
   await app.init(); // topics are provisioned here, before any stage consumer subscribes
   await app.startAllMicroservices();
   await app.listen(config.http.port, config.http.host);
-  new Logger('Bootstrap').log(`Listening on http://${config.http.host}:${config.http.port} (${config.env}, roles ${config.roles.names.join(',')})`);
+  new Logger('Bootstrap').log(
+    `Listening on http://${config.http.host}:${config.http.port} (${config.env}, roles ${config.roles.names.join(',')}, Node.js ${process.version})`,
+  );
   return app;
 }

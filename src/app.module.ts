@@ -11,6 +11,7 @@ import { LedgerModule } from './ledger/ledger.module.js';
 import { ValidationModule } from './validation/validation.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { LoggingModule } from './logging/logging.module.js';
 
 @Module({})
 export class AppModule {
@@ -19,6 +20,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        LoggingModule.forRoot(config.logSettings),
         DatabaseModule,
         RedisModule,
         KafkaModule,

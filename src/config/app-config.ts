@@ -3,6 +3,13 @@ import { CURRENCY_MINOR_DIGITS, isSupportedCurrency, type CurrencyCode } from '.
 import { truncateToMinorUnits } from '../money/money.js';
 import { type EnvironmentVariables, loadEnvironment } from './environment.js';
 
+export interface LogSettings {
+  /** Nest's level name: fatal, error, warn, log, debug or verbose. */
+  level: string;
+  /** JSON lines (production, collectors) or readable lines (a laptop). */
+  json: boolean;
+}
+
 /** The pipeline stages an instance can run; each is one consumer group (`<prefix>payments-<stage>`). */
 export const STAGES = ['validation', 'fraud', 'ledger'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -37,8 +44,10 @@ export type PerCurrency<T> = Partial<Record<CurrencyCode, T>>;
 export class AppConfig {
   readonly env: 'development' | 'test' | 'production';
   readonly http: { host: string; port: number };
-  readonly logLevel: string;
-  readonly logJson: boolean;
+  /** Nest's level name and the line format; also which level the per-payment trace lines use. */
+  readonly logSettings: LogSettings;
+  /** `log` (info) on a laptop, so a new user sees each payment pass; `debug` in production, so it costs nothing. */
+  readonly paymentTraceLevel: 'log' | 'debug';
   readonly roles: AppRoles;
   readonly kafka: KafkaConnection & {
     clientId: string;
@@ -101,8 +110,11 @@ export class AppConfig {
   constructor(vars: EnvironmentVariables) {
     this.env = vars.NODE_ENV as AppConfig['env'];
     this.http = { host: vars.HOST, port: vars.PORT };
-    this.logLevel = vars.LOG_LEVEL;
-    this.logJson = vars.LOG_FORMAT === 'json' || (vars.LOG_FORMAT === 'auto' && vars.NODE_ENV === 'production');
+    this.logSettings = {
+      level: vars.LOG_LEVEL,
+      json: vars.LOG_FORMAT === 'json' || (vars.LOG_FORMAT === 'auto' && vars.NODE_ENV === 'production'),
+    };
+    this.paymentTraceLevel = vars.NODE_ENV === 'production' ? 'debug' : 'log';
     this.roles = parseRoles(vars.APP_ROLES);
     this.kafka = {
       ...kafkaConnection(vars),

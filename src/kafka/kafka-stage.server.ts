@@ -4,6 +4,7 @@ import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { lastValueFrom } from 'rxjs';
 import type { AppConfig } from '../config/app-config.js';
 import { withLogContext } from '../logging/log-context.js';
+import { PaymentTrace } from '../logging/payment-trace.js';
 import type { MetricsService } from '../metrics/metrics.service.js';
 import type { EventEnvelope } from './event-envelope.js';
 import type { EventPublisher } from './event-publisher.js';
@@ -56,10 +57,12 @@ export interface KafkaStageServerDeps {
  */
 export class KafkaStageServer extends Server implements CustomTransportStrategy {
   private readonly log = new Logger(KafkaStageServer.name);
+  private readonly trace: PaymentTrace;
   private readonly consumers: Consumer[] = [];
 
   constructor(private readonly deps: KafkaStageServerDeps) {
     super();
+    this.trace = new PaymentTrace('PaymentStages', deps.config.paymentTraceLevel);
   }
 
   listen(callback: (error?: unknown) => void): void {
@@ -139,7 +142,7 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
         for (const message of lane) {
           if (!isRunning() || isStale()) return;
           const timed = this.deps.metrics.startStage(stage);
-          await this.processMessage(handler, batch.topic, batch.partition, message, groupId, heartbeat);
+          await this.processMessage(handler, stage, batch.topic, batch.partition, message, groupId, heartbeat);
           timed();
           handled.add(message.offset);
           await heartbeat();
@@ -153,6 +156,7 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
 
   private async processMessage(
     handler: MessageHandler,
+    stage: string,
     topic: string,
     partition: number,
     message: KafkaMessage,
@@ -171,9 +175,10 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
       try {
         const context = new StageContext([topic, partition, message.offset, headers, attempt]);
         // Log lines of this message carry the payment and the correlation id of the request that began it.
-        await withLogContext({ correlationId: envelope.correlationId, paymentId: envelope.paymentId }, async () =>
-          lastValueFrom(this.transformToObservable(await handler(envelope, context)), { defaultValue: undefined }),
-        );
+        await withLogContext({ correlationId: envelope.correlationId, paymentId: envelope.paymentId }, async () => {
+          if (attempt === 1) this.trace.write(() => `Payment ${envelope.paymentId} taken by the ${stage} stage from ${topic}[${partition}]@${message.offset} (${envelope.type})`);
+          return lastValueFrom(this.transformToObservable(await handler(envelope, context)), { defaultValue: undefined });
+        });
         return;
       } catch (caught) {
         const error = caught instanceof Error ? caught : new Error(String(caught));

@@ -6,6 +6,7 @@ import { setLogPaymentId } from '../logging/log-context.js';
 import { ApiError } from '../http/api-error.js';
 import { createEnvelope } from '../kafka/event-envelope.js';
 import { EventPublishError, EventPublisher } from '../kafka/event-publisher.js';
+import { PaymentTrace } from '../logging/payment-trace.js';
 import { TOPICS } from '../kafka/topics.js';
 import { PaymentStateStore, type PaymentSnapshot } from '../state/payment-state.store.js';
 import { isTerminal } from '../state/payment-status.js';
@@ -34,6 +35,7 @@ export interface CreatePaymentResult {
 @Injectable()
 export class PaymentsService {
   private readonly logger = new Logger(PaymentsService.name);
+  private readonly trace: PaymentTrace;
 
   constructor(
     private readonly config: AppConfig,
@@ -44,7 +46,9 @@ export class PaymentsService {
     private readonly query: PaymentQueryService,
     private readonly lifecycle: PaymentLifecycle,
     private readonly metrics: MetricsService,
-  ) {}
+  ) {
+    this.trace = new PaymentTrace(PaymentsService.name, config.paymentTraceLevel);
+  }
 
   async create(request: CreatePaymentRequest, idempotencyKey: string | undefined, correlationId: string): Promise<CreatePaymentResult> {
     const payment = this.normalize(request);
@@ -103,7 +107,9 @@ export class PaymentsService {
     }
 
     this.metrics.paymentAccepted(payment.currency);
-    this.logger.debug(`Payment accepted: ${payment.currency} ${payment.amountMinor} minor units, order ${payment.orderId}`);
+    this.trace.write(
+      () => `Payment ${paymentId} published to ${TOPICS.initiated}: order ${payment.orderId}, ${payment.currency} ${payment.amountMinor} minor units, payer ${payment.userId}`,
+    );
     const snapshot = snapshotOf(paymentId, payment);
     // Both at once (one pipelined Redis write), both best effort: Kafka already holds the payment.
     await Promise.all([
