@@ -26,6 +26,12 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
+    // CommonJS preloads (Jest's setupFiles): require() is the point of them.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Plain ES modules preloaded into Node (the benchmark's profiler hook).
     files: ['**/*.mjs'],
     languageOptions: { globals: { process: 'readonly' } },

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { BacklogMetrics } from '../src/metrics/backlog.metrics.js';
 import { request } from './support/http.js';
@@ -47,16 +48,20 @@ describe('observability (real Kafka, Redis and PostgreSQL)', () => {
     return response.text();
   };
 
-  it("should answer /health, liveness and readiness in Actuator's shape", async () => {
+  it("should answer /health, liveness and readiness in Actuator's shape, the root with its groups", async () => {
     for (const path of ['/health', '/health/readiness', '/actuator/health', '/actuator/health/readiness']) {
+      const root = path === '/health' || path === '/actuator/health';
       const { status, body } = await request(`${api}${path}`);
       expect({ path, status }).toEqual({ path, status: 200 });
       expect(body.status).toBe('UP');
-      expect(Object.keys(body.components).sort()).toEqual(['db', 'kafka', 'redis']);
-      for (const component of Object.values(body.components) as { status: string; details: object }[]) {
-        expect(component.status).toBe('UP');
-        expect(typeof component.details).toBe('object');
+      // Spring Boot with probes on: the root lists the groups and shows both probe states.
+      expect(Object.keys(body.components).sort()).toEqual(root ? ['db', 'kafka', 'livenessState', 'readinessState', 'redis'] : ['db', 'kafka', 'redis']);
+      expect(body.groups).toEqual(root ? ['liveness', 'readiness'] : undefined);
+      for (const name of ['db', 'kafka', 'redis']) {
+        expect(body.components[name].status).toBe('UP');
+        expect(typeof body.components[name].details).toBe('object');
       }
+      if (root) expect([body.components.livenessState, body.components.readinessState]).toEqual([{ status: 'UP' }, { status: 'UP' }]);
       expect(body.components.kafka.details).toMatchObject({ brokers: expect.any(Number), clusterId: expect.any(String) });
     }
     for (const path of ['/health/liveness', '/actuator/health/liveness']) {
@@ -93,37 +98,81 @@ describe('observability (real Kafka, Redis and PostgreSQL)', () => {
     }
   });
 
-  it('should name the metrics on /actuator/metrics and describe one, with tag filtering and a 404 for unknown names', async () => {
+  it("should name the metrics on /actuator/metrics in Micrometer's dotted form and describe one, with tag filtering and a 404 for unknown names", async () => {
     const names = await request(`${api}/actuator/metrics`);
     expect(names.status).toBe(200);
-    expect(names.body.names).toEqual(expect.arrayContaining(['http_server_requests_seconds', 'payments_finalized_total', 'kafka_consumer_lag', 'process_cpu_seconds_total']));
+    expect(names.body.names).toEqual(
+      expect.arrayContaining(['http.server.requests', 'payments.accepted', 'payments.finalized', 'kafka.consumer.lag', 'process.cpu.usage', 'process.uptime']),
+    );
+    expect(names.body.names.filter((name: string) => name.includes('_'))).toEqual([]);
 
-    const http = await request(`${api}/actuator/metrics/http_server_requests_seconds`);
+    const http = await request(`${api}/actuator/metrics/http.server.requests`);
     expect(http.status).toBe(200);
-    expect(http.body).toMatchObject({ name: 'http_server_requests_seconds', description: expect.any(String), baseUnit: 'seconds' });
+    expect(Object.keys(http.body)).toEqual(['name', 'description', 'baseUnit', 'measurements', 'availableTags']);
+    expect(http.body).toMatchObject({ name: 'http.server.requests', description: expect.any(String), baseUnit: 'seconds' });
     expect(http.body.measurements.map((m: { statistic: string }) => m.statistic)).toEqual(['COUNT', 'TOTAL_TIME']);
-    expect(http.body.availableTags.map((t: { tag: string }) => t.tag)).toEqual(['method', 'route', 'status']);
+    expect(http.body.availableTags.map((t: { tag: string }) => t.tag)).toEqual(['exception', 'method', 'outcome', 'status', 'uri']);
 
-    const filtered = await request(`${api}/actuator/metrics/http_server_requests_seconds?tag=route:/actuator/metrics&tag=status:200`);
+    const filtered = await request(`${api}/actuator/metrics/http.server.requests?tag=uri:/actuator/metrics&tag=status:200`);
     expect(filtered.status).toBe(200);
     expect(filtered.body.measurements[0].value).toBeGreaterThanOrEqual(1);
-    expect(filtered.body.availableTags).toEqual([{ tag: 'method', values: ['GET'] }]);
+    expect(filtered.body.availableTags).toEqual([
+      { tag: 'exception', values: ['none'] },
+      { tag: 'method', values: ['GET'] },
+      { tag: 'outcome', values: ['SUCCESS'] },
+    ]);
 
-    const unknown = await request(`${api}/actuator/metrics/no_such_metric`);
+    const uptime = await request(`${api}/actuator/metrics/process.uptime`);
+    expect(uptime.body).toMatchObject({ name: 'process.uptime', baseUnit: 'seconds', measurements: [{ statistic: 'VALUE', value: expect.any(Number) }] });
+    expect(uptime.body.measurements[0].value).toBeGreaterThan(0);
+    const cpu = await request(`${api}/actuator/metrics/process.cpu.usage`);
+    expect(cpu.body.measurements[0].value).toBeGreaterThanOrEqual(0);
+    expect(cpu.body.measurements[0].value).toBeLessThanOrEqual(1);
+
+    const unknown = await request(`${api}/actuator/metrics/no.such.metric`);
     expect(unknown.status).toBe(404);
     expect(unknown.body.error).toMatchObject({ type: 'not_found_error', code: 'metric_not_found' });
-    expect((await request(`${api}/actuator/metrics/http_server_requests_seconds?tag=nocolon`)).status).toBe(400);
+    // Prometheus' name is not Actuator's.
+    expect((await request(`${api}/actuator/metrics/http_server_requests_seconds`)).status).toBe(404);
+    expect((await request(`${api}/actuator/metrics/http.server.requests?tag=nocolon`)).status).toBe(400);
   });
 
-  it('should count HTTP answers by route pattern and status, Fastify body-parsing 400s included', async () => {
-    const bad = (labels: string) => labels.includes('route="/api/payments"') && labels.includes('status="400"') && labels.includes('method="POST"');
-    const before = sampleSum(await prometheusText(), 'http_server_requests_seconds_count', bad);
+  it("should tag HTTP answers as Micrometer does (uri, method, status, outcome, exception), Fastify body-parsing 400s included", async () => {
+    const badJson = (labels: string) =>
+      ['uri="/api/payments"', 'status="400"', 'method="POST"', 'outcome="CLIENT_ERROR"'].every((l) => labels.includes(l)) && !labels.includes('exception="none"');
+    const before = sampleSum(await prometheusText(), 'http_server_requests_seconds_count', badJson);
     expect((await request(`${api}/api/payments`, { rawBody: '{"broken":' })).status).toBe(400);
     expect((await request(`${api}/api/payments/${randomUUID()}`)).status).toBe(404);
+    expect((await request(`${api}/no/such/route`)).status).toBe(404);
     const text = await prometheusText();
-    expect(sampleSum(text, 'http_server_requests_seconds_count', bad)).toBe(before + 1);
-    // The pattern, not the raw URL: one series for every payment id.
-    expect(text).toMatch(/http_server_requests_seconds_count\{[^}]*route="\/api\/payments\/:paymentId"[^}]*status="404"/);
+    expect(sampleSum(text, 'http_server_requests_seconds_count', badJson)).toBe(before + 1);
+    // The template, not the raw URL: one series for every payment id.
+    expect(text).toMatch(/http_server_requests_seconds_count\{[^}]*uri="\/api\/payments\/\{paymentId\}"[^}]*\}/);
+    expect(text).toMatch(/http_server_requests_seconds_count\{(?=[^}]*uri="UNKNOWN")(?=[^}]*status="404")(?=[^}]*outcome="CLIENT_ERROR")[^}]*\}/);
+    expect(text).not.toContain('no/such/route');
+  });
+
+  it('should raise the 202 series of POST /api/payments by exactly 1 for one payment', async () => {
+    const accepted = (labels: string) => ['uri="/api/payments"', 'method="POST"', 'status="202"', 'outcome="SUCCESS"', 'exception="none"'].every((l) => labels.includes(l));
+    const before = sampleSum(await prometheusText(), 'http_server_requests_seconds_count', accepted);
+    const paid = await request(`${api}/api/payments`, { body: { orderId: `OBS-${randomUUID()}`, amount: '1.00', currency: 'USD', userId: 'USER-001' } });
+    expect(paid.status).toBe(202);
+    expect(sampleSum(await prometheusText(), 'http_server_requests_seconds_count', accepted)).toBe(before + 1);
+    // Settled before the next test counts outcomes.
+    const settled = await eventually(() => request(`${api}/api/payments/${paid.body.paymentId}`), (r) => TERMINAL.includes(r.body.status), 30_000);
+    expect(TERMINAL).toContain(settled.body.status);
+  });
+
+  it('should pass promtool check metrics on /metrics', async () => {
+    const promtool = spawnSync('promtool', ['--version']);
+    if (promtool.error) {
+      // scripts/test.sh installs Debian's prometheus package where it can; say so when it could not.
+      console.warn('promtool not found (Debian package prometheus): the exposition check did not run');
+      if (process.env.CI) throw new Error('promtool is missing in CI: scripts/test.sh should have installed it');
+      return;
+    }
+    const checked = spawnSync('promtool', ['check', 'metrics'], { input: await prometheusText(), encoding: 'utf8' });
+    expect({ status: checked.status, output: `${checked.stdout}${checked.stderr}` }).toEqual({ status: 0, output: '' });
   });
 
   it('should count N accepted and N finalized payments, once each, after N payments settle', async () => {
@@ -159,7 +208,7 @@ describe('observability (real Kafka, Redis and PostgreSQL)', () => {
     expect(sampleSum(after, 'kafka_produce_seconds_count')).toBeGreaterThan(sampleSum(before, 'kafka_produce_seconds_count'));
 
     // The same numbers through Actuator's door.
-    const actuator = await request(`${api}/actuator/metrics/payments_finalized_total?tag=status:COMPLETED`);
+    const actuator = await request(`${api}/actuator/metrics/payments.finalized?tag=status:COMPLETED`);
     expect(actuator.body.measurements[0].value).toBeGreaterThanOrEqual(N);
   });
 

@@ -1,7 +1,6 @@
 import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { register } from 'prom-client';
 import { ApiError } from '../http/api-error.js';
 import { MetricsCatalog, parseTags } from '../metrics/metrics-catalog.js';
 import { sendHealth } from './health.controller.js';
@@ -37,7 +36,7 @@ export class ActuatorController {
 
   @Get('health')
   async all(@Res() reply: FastifyReply): Promise<void> {
-    sendHealth(reply, await this.health.readiness());
+    sendHealth(reply, await this.health.overall());
   }
 
   @Get('health/liveness')
@@ -61,8 +60,8 @@ export class ActuatorController {
   }
 
   @Get('metrics')
-  async metricNames() {
-    return { names: await this.catalog.names() };
+  metricNames() {
+    return { names: this.catalog.names() };
   }
 
   @Get('metrics/:name')
@@ -72,10 +71,5 @@ export class ActuatorController {
     const metric = await this.catalog.describe(name, tags);
     if (!metric) throw ApiError.notFound('metric_not_found', `No metric ${name}${tag === undefined ? '' : ' with these tags'}.`);
     return metric;
-  }
-
-  @Get('prometheus')
-  async prometheus(@Res() reply: FastifyReply): Promise<void> {
-    void reply.type(register.contentType).send(await register.metrics());
   }
 }

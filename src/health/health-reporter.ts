@@ -16,7 +16,12 @@ export interface ActuatorComponent {
 export interface ActuatorHealth {
   status: ActuatorStatus;
   components?: Record<string, ActuatorComponent>;
+  /** On the root only, as Spring Boot lists its probe groups there. */
+  groups?: string[];
 }
+
+/** Spring Boot's probe groups (management.endpoint.health.probes.enabled): /health/liveness, /health/readiness. */
+export const HEALTH_GROUPS = ['liveness', 'readiness'];
 
 export interface HealthReport {
   httpStatus: 200 | 503;
@@ -58,6 +63,21 @@ export class HealthReporter {
   liveness(): HealthReport {
     const details = { pid: process.pid, uptimeSeconds: Math.round((Date.now() - this.started) / 1000) };
     return { httpStatus: 200, body: { status: 'UP', components: { livenessState: { status: 'UP', details } } } };
+  }
+
+  /**
+   * The root (`/health`, `/actuator/health`), as Spring Boot answers it with probes on: every
+   * dependency, the liveness and readiness states as components, and the groups.
+   */
+  async overall(): Promise<HealthReport> {
+    const readiness = await this.readiness();
+    const components = {
+      ...readiness.body.components,
+      livenessState: { status: 'UP' as const },
+      readinessState: { status: readiness.body.status },
+    };
+    const sorted = Object.fromEntries(Object.entries(components).sort(([a], [b]) => a.localeCompare(b)));
+    return { httpStatus: readiness.httpStatus, body: { status: readiness.body.status, components: sorted, groups: HEALTH_GROUPS } };
   }
 
   /** Whether the app can do its work: every dependency its roles (APP_ROLES) use answers. */

@@ -16,7 +16,7 @@ export class HealthController {
 
   @Get()
   async check(@Res() reply: FastifyReply): Promise<void> {
-    sendHealth(reply, await this.health.readiness());
+    sendHealth(reply, await this.health.overall());
   }
 
   @Get('liveness')

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { recordRequestException } from '../metrics/http-metrics.js';
 import { ApiError, type ApiErrorBody, type ApiErrorType } from './api-error.js';
 
 /** Fastify's own errors (body parsing, limits) that reach us before a route runs. */
@@ -37,6 +38,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const request = host.switchToHttp().getRequest<FastifyRequest>();
+    recordRequestException(request, exception);
     const { status, body, headers } = this.toResponse(exception, request);
     void reply.status(status).headers(headers).type('application/json; charset=utf-8').send(body);
   }

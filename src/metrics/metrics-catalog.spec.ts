@@ -1,6 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { baseUnitOf, MetricsCatalog, parseTags } from './metrics-catalog.js';
+import { register } from 'prom-client';
+import { baseUnitOf, MetricsCatalog, micrometerName, parseTags } from './metrics-catalog.js';
+import { MetricsService } from './metrics.service.js';
+import { registerProcessMetrics } from './process-metrics.js';
 
 function catalog() {
   const registry = new Registry();
@@ -19,13 +22,13 @@ function catalog() {
 }
 
 describe('MetricsCatalog', () => {
-  it('should list every metric name once, sorted', async () => {
-    expect(await catalog().names()).toEqual(['http_server_requests_seconds', 'kafka_consumer_lag', 'payments_finalized_total']);
+  it("should list every metric once under Micrometer's dotted name, sorted", () => {
+    expect(catalog().names()).toEqual(['http.server.requests', 'kafka.consumer.lag', 'payments.finalized']);
   });
 
   it('should sum a counter over the series matching the tags and list the other tags', async () => {
-    expect(await catalog().describe('payments_finalized_total')).toEqual({
-      name: 'payments_finalized_total',
+    expect(await catalog().describe('payments.finalized')).toEqual({
+      name: 'payments.finalized',
       description: 'outcomes',
       baseUnit: null,
       measurements: [{ statistic: 'COUNT', value: 6 }],
@@ -34,14 +37,14 @@ describe('MetricsCatalog', () => {
         { tag: 'status', values: ['COMPLETED', 'DECLINED'] },
       ],
     });
-    const completed = await catalog().describe('payments_finalized_total', { status: 'COMPLETED' });
+    const completed = await catalog().describe('payments.finalized', { status: 'COMPLETED' });
     expect(completed?.measurements).toEqual([{ statistic: 'COUNT', value: 5 }]);
     expect(completed?.availableTags).toEqual([{ tag: 'currency', values: ['EUR', 'USD'] }]);
   });
 
   it('should give a gauge as VALUE and a histogram as COUNT and TOTAL_TIME, without bucket labels', async () => {
-    expect((await catalog().describe('kafka_consumer_lag'))?.measurements).toEqual([{ statistic: 'VALUE', value: 10 }]);
-    const http = await catalog().describe('http_server_requests_seconds', { status: '200' });
+    expect((await catalog().describe('kafka.consumer.lag'))?.measurements).toEqual([{ statistic: 'VALUE', value: 10 }]);
+    const http = await catalog().describe('http.server.requests', { status: '200' });
     expect(http?.baseUnit).toBe('seconds');
     expect(http?.measurements).toEqual([
       { statistic: 'COUNT', value: 2 },
@@ -52,13 +55,30 @@ describe('MetricsCatalog', () => {
 
   it('should answer null for an unknown name or tags no series has', async () => {
     expect(await catalog().describe('nope')).toBeNull();
-    expect(await catalog().describe('payments_finalized_total', { status: 'LOST' })).toBeNull();
+    // Prometheus names are not Actuator's: only the dotted name answers.
+    expect(await catalog().describe('payments_finalized_total')).toBeNull();
+    expect(await catalog().describe('payments.finalized', { status: 'LOST' })).toBeNull();
   });
 });
 
-describe('parseTags and baseUnitOf', () => {
+describe("the app's real series under dotted names", () => {
+  it('should give every registered series its own dotted name, with the ones Spring operators type first', () => {
+    registerProcessMetrics();
+    new MetricsService();
+    const names = register.getMetricsAsArray().map((m) => m.name);
+    const dotted = names.map(micrometerName);
+    expect(new Set(dotted).size).toBe(names.length);
+    for (const name of ['http.server.requests', 'payments.accepted', 'payments.finalized', 'kafka.consumer.lag', 'process.cpu.usage', 'process.uptime', 'nodejs.version.info']) {
+      expect(dotted).toContain(name);
+    }
+    // promtool rejects a gauge named like a counter.
+    expect(names.filter((n) => n.startsWith('nodejs_active_') && n.endsWith('_total'))).toEqual([]);
+  });
+});
+
+describe('parseTags, baseUnitOf and micrometerName', () => {
   it('should read repeated key:value tags and refuse other forms', () => {
-    expect(parseTags(['status:COMPLETED', 'route:/api/payments/:paymentId'])).toEqual({ status: 'COMPLETED', route: '/api/payments/:paymentId' });
+    expect(parseTags(['status:COMPLETED', 'uri:/api/payments/{paymentId}'])).toEqual({ status: 'COMPLETED', uri: '/api/payments/{paymentId}' });
     expect(parseTags(undefined)).toEqual({});
     expect(parseTags('status')).toBeNull();
   });
@@ -67,5 +87,15 @@ describe('parseTags and baseUnitOf', () => {
     expect(baseUnitOf('process_cpu_seconds_total')).toBe('seconds');
     expect(baseUnitOf('nodejs_heap_size_total_bytes')).toBe('bytes');
     expect(baseUnitOf('payments_accepted_total')).toBeNull();
+    expect(baseUnitOf('process_cpu_usage')).toBeNull();
+  });
+
+  it("should undo Micrometer's Prometheus naming: unit suffix, _total, underscores", () => {
+    expect(micrometerName('http_server_requests_seconds')).toBe('http.server.requests');
+    expect(micrometerName('payments_accepted_total')).toBe('payments.accepted');
+    expect(micrometerName('process_uptime_seconds')).toBe('process.uptime');
+    expect(micrometerName('process_cpu_usage')).toBe('process.cpu.usage');
+    expect(micrometerName('nodejs_heap_size_total_bytes')).toBe('nodejs.heap.size.total');
+    expect(micrometerName('kafka_produce_batch_records')).toBe('kafka.produce.batch.records');
   });
 });

@@ -16,31 +16,38 @@ export interface ActuatorMetric {
 
 /** Labels that describe a bucket or quantile rather than the thing measured. */
 const STRUCTURAL_LABELS = new Set(['le', 'quantile']);
-const BASE_UNITS = ['seconds', 'bytes', 'records'];
+/** Units Micrometer's Prometheus naming appends to a meter's name (and so which a dotted name drops). */
+const BASE_UNITS = ['seconds', 'bytes'];
 
 /**
- * Reads prom-client's registry in the shape of Actuator's metrics endpoint: counters are a COUNT,
- * gauges a VALUE, histograms and summaries a COUNT and a TOTAL (TOTAL_TIME for seconds), each
- * summed over the series that match the `tag` filter.
+ * Reads prom-client's registry in the shape of Actuator's metrics endpoint, under Micrometer's dotted
+ * names (`http_server_requests_seconds` is `http.server.requests`): counters are a COUNT, gauges a
+ * VALUE, histograms and summaries a COUNT and a TOTAL (TOTAL_TIME for seconds), each summed over the
+ * series that match the `tag` filter.
  */
 export class MetricsCatalog {
   constructor(private readonly registry: Registry = register) {}
 
-  async names(): Promise<string[]> {
-    const metrics = await this.registry.getMetricsAsJSON();
-    return [...new Set(metrics.map((m) => m.name))].sort();
+  /** Dotted name to Prometheus name, for every metric registered now. */
+  private byDottedName(): Map<string, string> {
+    return new Map(this.registry.getMetricsAsArray().map((m) => [micrometerName(m.name), m.name]));
+  }
+
+  names(): string[] {
+    return [...this.byDottedName().keys()].sort();
   }
 
   /** The metric, or null when there is no such name or no series matches the tags (Actuator answers 404). */
-  async describe(name: string, tags: Record<string, string> = {}): Promise<ActuatorMetric | null> {
-    const metric = this.registry.getSingleMetric(name);
-    if (!metric) return null;
+  async describe(dottedName: string, tags: Record<string, string> = {}): Promise<ActuatorMetric | null> {
+    const name = this.byDottedName().get(dottedName);
+    const metric = name === undefined ? undefined : this.registry.getSingleMetric(name);
+    if (!name || !metric) return null;
     const json = (await metric.get()) as MetricObjectWithValues<MetricValue<string>>;
     const matching = json.values.filter((v) => Object.entries(tags).every(([tag, value]) => String(v.labels[tag]) === value));
     if (matching.length === 0 && Object.keys(tags).length > 0) return null;
     const unit = baseUnitOf(name);
     return {
-      name,
+      name: dottedName,
       description: json.help,
       baseUnit: unit,
       measurements: measure(String(json.type), matching, unit),
@@ -73,10 +80,20 @@ function availableTags(values: MetricValue<string>[], filtered: Set<string>): { 
   return [...byTag].sort(([a], [b]) => a.localeCompare(b)).map(([tag, set]) => ({ tag, values: [...set].sort() }));
 }
 
-/** Prometheus names carry their base unit (`_seconds`, `_bytes`), before a `_total` suffix if any. */
+/** Prometheus names end in their base unit (`_seconds`, `_bytes`), before a counter's `_total`. */
 export function baseUnitOf(name: string): string | null {
   const words = name.replace(/_total$/, '').split('_');
-  return BASE_UNITS.find((unit) => words.includes(unit)) ?? null;
+  return BASE_UNITS.find((unit) => words.at(-1) === unit) ?? null;
+}
+
+/**
+ * The Micrometer name a Prometheus name was rendered from: Micrometer appends the base unit and a
+ * counter's `_total`, and writes dots as underscores (`payments_accepted_total` is `payments.accepted`).
+ */
+export function micrometerName(name: string): string {
+  const unit = baseUnitOf(name);
+  const bare = name.replace(/_total$/, '');
+  return (unit ? bare.slice(0, -(unit.length + 1)) : bare).replaceAll('_', '.');
 }
 
 /** `?tag=key:value` (repeatable) as a map; null when one is not of that form. */

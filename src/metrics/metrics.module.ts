@@ -1,27 +1,23 @@
 import { Global, Module } from '@nestjs/common';
-import { collectDefaultMetrics, register } from 'prom-client';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { register } from 'prom-client';
 import { AfterCommit } from './after-commit.js';
 import { BacklogMetrics } from './backlog.metrics.js';
 import { MetricsCatalog } from './metrics-catalog.js';
 import { MetricsService } from './metrics.service.js';
-import { PrometheusController } from './prometheus.controller.js';
+import { registerProcessMetrics } from './process-metrics.js';
+import { ScrapeController } from './scrape.controller.js';
 
 /**
- * prom-client's registry is process-wide and throws on a second registration: the default Node.js
- * and process metrics are registered once per process, however many apps it starts (the e2e suites).
+ * One prom-client registry (the process-wide default) serves every series: @willsoto/nestjs-prometheus
+ * scrapes it at /metrics and /actuator/prometheus, and the Actuator catalog reads it. The package's
+ * own default-metrics call is off: it would register them again for every app a process starts.
  */
-function collectDefaultMetricsOnce(): void {
-  if (register.getSingleMetric('process_cpu_seconds_total') === undefined) collectDefaultMetrics();
-}
-
-// /metrics is served by our own controller rather than @willsoto/nestjs-prometheus: that package is
-// CommonJS and require()s @nestjs/common, which Nest 12 ships as ESM only. Node 20.19+ allows that,
-// but Jest's module runtime on Node 20 does not, so no e2e suite could load the app.
 @Global()
 @Module({
-  controllers: [PrometheusController],
+  imports: [PrometheusModule.register({ path: '/', controller: ScrapeController, defaultMetrics: { enabled: false } })],
   providers: [
-    { provide: MetricsService, useFactory: () => (collectDefaultMetricsOnce(), new MetricsService()) },
+    { provide: MetricsService, useFactory: () => (registerProcessMetrics(), new MetricsService()) },
     AfterCommit,
     BacklogMetrics,
     { provide: MetricsCatalog, useValue: new MetricsCatalog(register) },

@@ -22,8 +22,8 @@ export class MetricsService {
     () =>
       new Histogram({
         name: 'http_server_requests_seconds',
-        help: 'HTTP requests by method, route pattern and status',
-        labelNames: ['method', 'route', 'status'] as const,
+        help: 'HTTP server requests, with Micrometer\'s tags (uri is the route template)',
+        labelNames: ['method', 'uri', 'status', 'outcome', 'exception'] as const,
         buckets: FAST_SECONDS,
       }),
   );
