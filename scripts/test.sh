@@ -5,8 +5,18 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/ensure-deps.sh
+# Node 24 from node_modules even when this script is run without npm (npm run puts it first anyway).
+export PATH="$PWD/node_modules/.bin:$PATH"
 bash scripts/stack.sh up
-echo "[test] type check and lint ..."
+# promtool (Debian's prometheus package, its server not started) checks the /metrics exposition.
+if ! command -v promtool >/dev/null && command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]]; then
+  echo "[test] installing promtool (Debian package prometheus) ..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1; } ||
+    echo "[test] could not install promtool; its check will say so" >&2
+fi
+echo "[test] Node.js $(node --version); type check and lint ..."
 npm run --silent typecheck
 npm run --silent lint
 npm run --silent build
@@ -19,6 +29,6 @@ NODE_OPTIONS="--experimental-vm-modules --no-warnings=ExperimentalWarning" \
 # One plain closing line that any CI can read.
 node -e '
   const r = JSON.parse(require("fs").readFileSync(".cache/jest-results.json", "utf8"));
-  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
 ' || true
 exit "$status"
