@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image for every role of the payment service. Multi-stage: the runtime stage holds only
 # production dependencies and the compiled JavaScript, and runs as a non-root user.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # patches/: fixes to dependencies, applied by npm ci's postinstall (patches/README.md).
@@ -11,7 +11,7 @@ COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production PORT=8080
 WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./
