@@ -3,7 +3,6 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { BacklogMetrics } from '../src/metrics/backlog.metrics.js';
 import { request } from './support/http.js';
-import { redis } from './support/services.js';
 import { TEST_RUN_ID } from './support/test-config.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
 
@@ -227,26 +226,6 @@ describe('observability (real Kafka, Redis and PostgreSQL)', () => {
     expect(sampleSum(text, 'redis_stream_length', (l) => l.includes('stream="payments"'))).toBeGreaterThan(0);
   });
 
-  it('should turn readiness 503 with Redis DOWN while liveness stays 200, and back once Redis returns', async () => {
-    try {
-      redis('stop');
-      const down = await eventually(() => request(`${api}/health/readiness`), (r) => r.status === 503, 10_000);
-      expect(down.status).toBe(503);
-      expect(down.body.status).toBe('DOWN');
-      expect(down.body.components.redis.status).toBe('DOWN');
-      expect(down.body.components.redis.details.message).toEqual(expect.any(String));
-      expect(down.body.components.db.status).toBe('UP');
-      expect((await request(`${api}/actuator/health`)).status).toBe(503);
-      const live = await request(`${api}/health/liveness`);
-      expect(live.status).toBe(200);
-      expect(live.body.status).toBe('UP');
-    } finally {
-      redis('start');
-    }
-    const up = await eventually(() => request(`${api}/health/readiness`), (r) => r.status === 200, 20_000);
-    expect(up.status).toBe(200);
-    expect(up.body.components.redis.status).toBe('UP');
-  });
 });
 
 describe('consumer lag while the stages are held back', () => {

@@ -7,7 +7,6 @@ import { REDIS } from '../src/redis/redis.module.js';
 import { PaymentStateStore } from '../src/state/payment-state.store.js';
 import { request } from './support/http.js';
 import { KafkaProbe } from './support/kafka-probe.js';
-import { broker } from './support/services.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
 
 const SEED_BODY = { orderId: 'ORDER-12345', amount: 99.99, currency: 'USD', userId: 'USER-001' };
@@ -29,6 +28,20 @@ describe('payment intake (real Kafka, Redis and PostgreSQL)', () => {
   });
 
   const eventsOfOrder = (orderId: string) => probe.waitFor((e) => (e.payload as { orderId: string }).orderId === orderId);
+  const recordsMentioning = (text: string) => probe.events.filter((e) => e.raw.includes(text));
+
+  /**
+   * Proves "nothing more was published" without sleeping: a valid payment of the same payer goes to the
+   * same partition after every earlier answer's event (an event is published before its 202), so once
+   * the probe has read the marker it has read everything the earlier requests could have published.
+   */
+  async function publishMarker(userId: string): Promise<string> {
+    const orderId = `MARK-${randomUUID()}`;
+    const response = await request(payments, { body: { orderId, amount: '0.01', currency: 'USD', userId } });
+    expect(response.status).toBe(202);
+    expect(await eventsOfOrder(orderId)).toHaveLength(1);
+    return orderId;
+  }
 
   it("should accept the seed's curl example with 202, publish it to Kafka and show it PENDING at once", async () => {
     const response = await request(payments, { body: SEED_BODY, headers: { 'x-request-id': 'seed-request-1' } });
@@ -86,8 +99,8 @@ describe('payment intake (real Kafka, Redis and PostgreSQL)', () => {
     expect(responses.map((r) => r.status)).toEqual(Array(200).fill(202));
     expect(new Set(responses.map((r) => r.body.paymentId)).size).toBe(1);
     expect(responses.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(199);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(await eventsOfOrder(orderId)).toHaveLength(1);
+    await publishMarker('USER-002');
+    expect(recordsMentioning(orderId)).toHaveLength(1);
 
     // The same key with the same payment written differently still replays; with another body it is refused.
     const replay = await request(payments, { body: { ...body, amount: 10.5 }, headers: { 'idempotency-key': key } });
@@ -109,8 +122,8 @@ describe('payment intake (real Kafka, Redis and PostgreSQL)', () => {
     expect(conflicts).toHaveLength(199);
     expect(new Set(conflicts.map((r) => r.body.error.paymentId))).toEqual(new Set([accepted[0].body.paymentId]));
     expect(conflicts[0].body.error.code).toBe('order_payment_in_progress');
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(await eventsOfOrder(orderId)).toHaveLength(1);
+    await publishMarker('USER-003');
+    expect(recordsMentioning(orderId)).toHaveLength(1);
   });
 
   it('should let an order be paid again once its earlier payment failed', async () => {
@@ -164,10 +177,15 @@ describe('payment intake (real Kafka, Redis and PostgreSQL)', () => {
       expect(response.status).toBe(status);
       expect(response.body.error).toMatchObject({ code, message: expect.any(String), type: expect.any(String) });
 
+      // Any key of any store that names the order (the orderId is a fresh UUID), whatever the prefix.
       const redis = running.app.get<Redis>(REDIS);
-      expect(await redis.exists(`order:MERCHANT-001:${String(order.orderId)}`)).toBe(0);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(probe.events.filter((e) => JSON.stringify(e.envelope).includes(String(order.orderId)))).toHaveLength(0);
+      const keysNaming = async (orderId: string) => (await redis.call('KEYS', `*${orderId}*`)) as string[];
+      expect(await keysNaming(String(order.orderId))).toEqual([]);
+      const marker = await publishMarker(String(order.userId));
+      expect(recordsMentioning(String(order.orderId))).toEqual([]);
+      // The same look-ups do see what a valid request leaves: they could have failed above.
+      expect((await keysNaming(marker)).length).toBeGreaterThan(0);
+      expect(recordsMentioning(marker)).toHaveLength(1);
     });
 
     it('names every bad field at once', async () => {
@@ -193,32 +211,4 @@ describe('payment intake (real Kafka, Redis and PostgreSQL)', () => {
     expect(history.body.map((h: { status: string }) => h.status)).toEqual(['PENDING', 'DECLINED']);
   });
 
-  it('should answer 503 with Retry-After within the bound while the broker is down, and accept again once it is back', async () => {
-    broker('stop');
-    try {
-      const orderId = `DOWN-${randomUUID()}`;
-      const started = Date.now();
-      const refused = await request(payments, { body: { orderId, amount: 1, currency: 'USD', userId: 'USER-007' } });
-      expect(refused.status).toBe(503);
-      expect(Date.now() - started).toBeLessThan(1500 + 1000);
-      expect(refused.headers.get('retry-after')).toBe('1');
-      expect(refused.body.error).toMatchObject({ type: 'service_unavailable_error', code: 'broker_unavailable' });
-    } finally {
-      broker('start');
-    }
-    // As a client would: honour Retry-After until the restarted broker takes writes again (its
-    // coordinator may still be loading for a moment), with no restart of the app.
-    let accepted: Awaited<ReturnType<typeof request>> | undefined;
-    let orderId = '';
-    for (let attempt = 0; attempt < 20 && accepted?.status !== 202; attempt++) {
-      if (accepted) await new Promise((resolve) => setTimeout(resolve, Number(accepted!.headers.get('retry-after') ?? 1) * 1000));
-      orderId = `UP-${randomUUID()}`;
-      accepted = await request(payments, { body: { orderId, amount: 1, currency: 'USD', userId: 'USER-007' } });
-      expect([202, 503]).toContain(accepted.status);
-    }
-    expect(accepted?.status).toBe(202);
-    // The probe's own consumer group has to rejoin the restarted broker first.
-    const [event] = await probe.waitFor((e) => (e.payload as { orderId: string }).orderId === orderId, { timeoutMs: 60_000 });
-    expect(event?.paymentId).toBe(accepted?.body.paymentId);
-  });
 });

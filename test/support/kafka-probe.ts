@@ -30,7 +30,11 @@ export class KafkaProbe {
     return probe;
   }
 
-  /** Events whose payload matches, after waiting up to timeoutMs for at least `atLeast` of them. */
+  /**
+   * Events whose payload matches, once at least `atLeast` of them have arrived; throws when they have
+   * not within timeoutMs (a quiet return would let a test go on with too few). Absence is proven with
+   * a marker event, not with this.
+   */
   async waitFor(
     match: (envelope: EventEnvelope) => boolean,
     { atLeast = 1, timeoutMs = 15000 } = {},
@@ -38,7 +42,8 @@ export class KafkaProbe {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.events.flatMap((e) => (e.envelope ? [e.envelope] : [])).filter(match);
-      if (found.length >= atLeast || Date.now() > deadline) return found;
+      if (found.length >= atLeast) return found;
+      if (Date.now() > deadline) throw new Error(`${this.topic}: ${found.length} matching event(s) after ${timeoutMs} ms, expected at least ${atLeast}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
