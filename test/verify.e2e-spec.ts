@@ -3,8 +3,10 @@ import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { REDIS } from '../src/redis/redis.module.js';
+import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
 import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
 import { request } from './support/http.js';
+import { createOwnDatabase } from './support/own-database.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
 import { TEST_RUN_ID } from './support/test-config.js';
 
@@ -13,11 +15,14 @@ describe('npm run verify (real servers)', () => {
   let dataSource: DataSource;
   let verifier: DeploymentVerifier;
   let payer: string;
+  let database: { name: string; drop(): Promise<void> };
   const paymentIds: string[] = [];
 
   beforeAll(async () => {
-    // Its own topics (removed with the run's), so only this suite's payments are on its payments.initiated.
-    running = await startTestApp({ KAFKA_TOPIC_PREFIX: `test.${TEST_RUN_ID}.verify.` });
+    // Its own database, since it corrupts the ledger on purpose, and its own topics (removed with the
+    // run's), so only this suite's payments are on its payments.initiated.
+    database = await createOwnDatabase('verify');
+    running = await startTestApp({ DB_NAME: database.name, KAFKA_TOPIC_PREFIX: `test.${TEST_RUN_ID}.verify.` });
     dataSource = running.app.get(DataSource);
     verifier = new DeploymentVerifier(running.config, dataSource, running.app.get<Redis>(REDIS));
     payer = `VERIFY-${randomUUID().slice(0, 8)}`;
@@ -30,6 +35,7 @@ describe('npm run verify (real servers)', () => {
 
   afterAll(async () => {
     await running?.close();
+    await database?.drop();
   });
 
   it('should find no violation once the accepted payments settled', async () => {
@@ -50,8 +56,13 @@ describe('npm run verify (real servers)', () => {
       expect(broken).toContain("each account's posted totals equal the sum of its transfers");
       expect(broken).toContain('Redis agrees with PostgreSQL on finished payments');
       expect(report.violations.find((v) => v.invariant.startsWith('every accepted'))?.detail).toEqual({ paymentId: paymentIds[0] });
+      // The check scoped to some payers (what suites sharing a database use) sees this payer's broken
+      // wallet, and nothing when asked about another payer.
+      const scoped = await checkLedgerInvariants(dataSource.manager, { userIds: [payer] });
+      expect(scoped.map((v) => v.invariant)).toContain("each account's posted totals equal the sum of its transfers");
+      expect(await checkLedgerInvariants(dataSource.manager, { userIds: ['NOBODY'] })).toEqual([]);
     } finally {
-      // Put the ledger back as it was, so that later suites' invariant checks see a sound ledger.
+      // Put the ledger back as it was: the verifier must then find it sound again.
       await dataSource.query(`UPDATE ledger_accounts SET credits_posted = credits_posted - 1 WHERE id = $1`, [wallet]);
       await dataSource.query(
         `INSERT INTO payments (id, merchant_id, order_id, user_id, amount_minor, currency, status, stage, reason, risk_score, accepted_at, created_at, updated_at)
