@@ -22,7 +22,7 @@ export default {
   // A suite that fails before closing its app leaves Kafka consumers reconnecting; the run must end anyway.
   forceExit: true,
   projects: [
-    { ...esm, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    { ...esm, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'], setupFilesAfterEnv: ['<rootDir>/test/unit-timeout.ts'] },
     {
       ...esm,
       displayName: 'e2e',

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { IdempotencyStore } from '../src/payments/idempotency.store.js';
+import { CLAIM_LEASE_SECONDS, IdempotencyStore } from '../src/payments/idempotency.store.js';
 import { OrderRegistry } from '../src/payments/order-registry.js';
 import { testConfig } from './support/test-config.js';
 
@@ -21,26 +21,27 @@ describe('intake claims of a crashed request (real Redis)', () => {
 
   afterAll(() => redis.disconnect());
 
-  it('should let an unfinished Idempotency-Key claim lapse within a minute, and keep a finished one for the TTL', async () => {
+  it('should let an unfinished Idempotency-Key claim lapse within its 30 s lease, and keep a finished one for the TTL', async () => {
     const store = new IdempotencyStore(redis, config);
     const key = `lease-${randomUUID()}`;
     expect(await store.claim('MERCHANT-001', key, 'fingerprint', 100)).toEqual({ kind: 'claimed' });
     const unfinished = await redis.ttl(`idempotency:MERCHANT-001:${key}`);
     expect(unfinished).toBeGreaterThan(0);
-    expect(unfinished).toBeLessThanOrEqual(60);
+    expect(CLAIM_LEASE_SECONDS).toBe(30); // what README and RELIABILITY promise
+    expect(unfinished).toBeLessThanOrEqual(CLAIM_LEASE_SECONDS);
 
     await store.complete('MERCHANT-001', key, 'fingerprint', { statusCode: 202, headers: {}, body: {} });
     expect(await redis.ttl(`idempotency:MERCHANT-001:${key}`)).toBeGreaterThan(config.payments.idempotencyTtlSeconds - 5);
   });
 
-  it('should let an order claim lapse within a minute until its payment is published, then hold it for the retention', async () => {
+  it('should let an order claim lapse within its 30 s lease until its payment is published, then hold it for the retention', async () => {
     const orders = new OrderRegistry(redis, config);
     const orderId = `LEASE-${randomUUID()}`;
     const paymentId = randomUUID();
     expect(await orders.claim('MERCHANT-001', orderId, paymentId)).toEqual({ kind: 'claimed' });
     const unpublished = await redis.ttl(`order:MERCHANT-001:${orderId}`);
     expect(unpublished).toBeGreaterThan(0);
-    expect(unpublished).toBeLessThanOrEqual(60);
+    expect(unpublished).toBeLessThanOrEqual(CLAIM_LEASE_SECONDS);
 
     await orders.confirm('MERCHANT-001', orderId, paymentId);
     expect(await redis.ttl(`order:MERCHANT-001:${orderId}`)).toBeGreaterThan(config.payments.stateRetentionSeconds - 5);

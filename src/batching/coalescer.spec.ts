@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { Coalescer, WithdrawnError } from './coalescer.js';
 
 /** A batch runner that records its batches and can be held open to let items pile up. */
@@ -54,14 +54,22 @@ describe('Coalescer', () => {
     expect(runner.batches).toEqual([[1, 2], [3, 4], [5]]);
   });
 
-  it('waits lingerMs for company before the first batch', async () => {
-    const runner = recorder(ok);
-    const coalescer = new Coalescer({ maxBatchSize: 100, lingerMs: 20, run: runner.run });
-    const first = coalescer.submit(1);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    const second = coalescer.submit(2);
-    await Promise.all([first, second]);
-    expect(runner.batches).toEqual([[1, 2]]);
+  it('waits lingerMs for company before the first batch, and no longer', async () => {
+    // Fake timers: on a busy machine a real 5 ms wait can outlast a 20 ms linger.
+    jest.useFakeTimers();
+    try {
+      const runner = recorder(ok);
+      const coalescer = new Coalescer({ maxBatchSize: 100, lingerMs: 20, run: runner.run });
+      const first = coalescer.submit(1);
+      await jest.advanceTimersByTimeAsync(19);
+      const second = coalescer.submit(2);
+      expect(runner.batches).toEqual([]);
+      await jest.advanceTimersByTimeAsync(1);
+      await Promise.all([first, second]);
+      expect(runner.batches).toEqual([[1, 2]]);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('fails only the item whose result is rejected', async () => {
