@@ -20,7 +20,7 @@ import { DepositsService } from '../src/ledger/deposits.service.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
 import { bareFastifyBaseline, rawKafkaBaseline } from './baselines.js';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
-import { step, waitUntilReady } from './processes.js';
+import { removeRunLeftovers, step, waitUntilReady } from './processes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -54,6 +54,8 @@ const appEnv = {
   PORT: String(port),
   LOG_LEVEL: 'warn',
   KAFKA_TOPIC_PREFIX: topicPrefix,
+  // Its own keys too, removed with its topics at the end: the servers are shared.
+  REDIS_KEY_PREFIX: `bench:${runTag}:`,
   FRAUD_VELOCITY_MAX_COUNT: '0',
   FRAUD_VELOCITY_MAX_AMOUNT: 'USD:1000000000',
   ...(profileFile && { BENCH_CPU_PROFILE: profileFile }),
@@ -193,7 +195,8 @@ async function main(): Promise<void> {
       `SELECT status, COUNT(*)::text AS n FROM payments WHERE order_id LIKE $1 GROUP BY status ORDER BY status`,
       [`BENCH-${runTag}-%`],
     );
-    const violations = await checkLedgerInvariants(dataSource.manager);
+    // The bench's own payers: the database may be shared (the test suite's smoke run).
+    const violations = await checkLedgerInvariants(dataSource.manager, { userIds: Array.from({ length: USERS }, (_, i) => payerId(i)) });
     const redisMemory = /used_memory:(\d+)/.exec(await redis.info('memory'))?.[1];
 
     const baselines = args['no-baselines']
@@ -212,7 +215,7 @@ async function main(): Promise<void> {
     const result = {
       runAt: new Date().toISOString(),
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
-      settings: { durationSeconds, connections, rate: rate ?? null, users: USERS, amount: '1.00 USD' },
+      settings: { durationSeconds, connections, rate: rate ?? null, users: USERS, amount: '1.00 USD', topicPrefix, redisKeyPrefix: config.redis.keyPrefix },
       intake: {
         acceptedPerSecond: Math.round(intakePerSecond),
         accepted,
@@ -250,10 +253,12 @@ async function main(): Promise<void> {
     console.log(markdown(result));
     console.log(`written: ${file}.json, ${file}.md`);
     await dataSource.destroy();
-    redis.disconnect();
     if (!result.correctness.allAcceptedTerminal || violations.length > 0) process.exitCode = 1;
   } finally {
     app.kill('SIGTERM');
+    await exited;
+    await removeRunLeftovers(config, topicPrefix, { client: redis, keyPrefix: config.redis.keyPrefix });
+    redis.disconnect();
   }
 }
 

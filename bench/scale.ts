@@ -15,13 +15,11 @@ import { cpus } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
-import { Kafka, logLevel } from 'kafkajs';
 import { hashApiKey, mintApiKey } from '../src/auth/api-keys.js';
 import { AppConfig } from '../src/config/app-config.js';
-import { kafkaConnectionOptions } from '../src/kafka/kafka-client.factory.js';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
-import { step, waitUntilReady } from './processes.js';
+import { removeRunLeftovers, step, waitUntilReady } from './processes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -167,14 +165,7 @@ async function main(): Promise<void> {
     if (violations.length > 0) process.exitCode = 1;
   } finally {
     await dataSource.destroy();
-    // The rounds' topics and groups would otherwise pile up on a shared broker.
-    const admin = new Kafka({ ...kafkaConnectionOptions(config.kafka), clientId: 'bench-scale-cleanup', logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    const mine = (await admin.listTopics()).filter((t) => t.startsWith(`benchscale.${runTag}.`));
-    if (mine.length > 0) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
-    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(`benchscale.${runTag}.`));
-    if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
-    await admin.disconnect();
+    await removeRunLeftovers(config, `benchscale.${runTag}.`);
   }
 }
 

@@ -1,13 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { testConfig } from './support/test-config.js';
 
 /**
  * Keeps `npm run bench` from rotting: a few seconds of it against the real stack (test database),
  * checking that it measures, drains and verifies. Speed itself is never asserted here.
  */
 describe('benchmark smoke run', () => {
-  it('should measure intake and end to end, drain every accepted payment and find the ledger balanced', () => {
+  it('should measure intake and end to end, drain every accepted payment, find its ledger balanced and leave nothing behind', async () => {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.bench.json'], { stdio: 'ignore' });
     const output = execFileSync(
       'node',
@@ -22,5 +25,23 @@ describe('benchmark smoke run', () => {
     expect(result.correctness).toMatchObject({ allAcceptedTerminal: true, ledgerInvariantViolations: 0 });
     expect(result.correctness.terminal).toBe(result.intake.accepted);
     expect(result.endToEnd.outcomes.COMPLETED).toBe(result.intake.accepted);
+
+    // Its own namespace on the shared servers, removed at the end: no topic, group or key is left.
+    const { topicPrefix, redisKeyPrefix } = result.settings as { topicPrefix: string; redisKeyPrefix: string };
+    expect(topicPrefix).toMatch(/^bench\.[a-z0-9]+\.$/);
+    expect(redisKeyPrefix).toMatch(/^bench:[a-z0-9]+:$/);
+    const config = testConfig();
+    const admin = new Kafka({ clientId: 'bench-smoke', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const redis = new Redis({ host: config.redis.host, port: config.redis.port, lazyConnect: true });
+    await redis.connect();
+    try {
+      expect((await admin.listTopics()).filter((t) => t.startsWith(topicPrefix))).toEqual([]);
+      expect((await admin.listGroups()).groups.filter((g) => g.groupId.startsWith(topicPrefix))).toEqual([]);
+      expect(await redis.keys(`${redisKeyPrefix}*`)).toEqual([]);
+    } finally {
+      await admin.disconnect();
+      redis.disconnect();
+    }
   });
 });
