@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { DepositsService } from '../src/ledger/deposits.service.js';
+import { ensureAccount } from '../src/ledger/ledger-postings.js';
 import { LedgerService } from '../src/ledger/ledger.service.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
 import type { PaymentPayload } from '../src/payments/payment-events.js';
 import { request } from './support/http.js';
+import { createOwnDatabase } from './support/own-database.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
 
 /**
@@ -56,6 +59,27 @@ describe('ledger group commit (PostgreSQL)', () => {
     expect(results.every((r) => r.decidedNow)).toBe(true);
     const wallet = await walletOf(user);
     expect(BigInt(wallet!.creditsPosted) - BigInt(wallet!.debitsPosted)).toBe(0n);
+  });
+
+  it("keeps every wallet at or above zero whatever the code does: PostgreSQL's CHECK refuses an overdraft", async () => {
+    const user = payer();
+    await fund(user, '1.00');
+    const wallet = `wallet:${user}:USD`;
+    const runner = db.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    try {
+      // What a bug that skipped the ledger's guard would write: one minor unit more out than in.
+      await expect(runner.query(`UPDATE ledger_accounts SET debits_posted = credits_posted + 1 WHERE id = $1`, [wallet])).rejects.toMatchObject({ code: '23514' });
+    } finally {
+      await runner.rollbackTransaction();
+      await runner.release();
+    }
+    const after = await walletOf(user);
+    expect([after!.debitsPosted, after!.creditsPosted]).toEqual(['0', '100']);
+    // A payment that would overdraw is declined by the ledger before the database has to refuse it.
+    const declined = await ledger.postPayment(randomUUID(), payment(user, '101'));
+    expect(declined.record).toMatchObject({ status: 'DECLINED', reason: 'INSUFFICIENT_FUNDS' });
   });
 
   it('declines a second payment of an order completed in an earlier group', async () => {
@@ -113,5 +137,58 @@ describe('ledger group commit (PostgreSQL)', () => {
     expect(BigInt(wallet!.creditsPosted) - BigInt(wallet!.debitsPosted)).toBe(700n);
     // This suite's payers only: the database is shared with the other suites.
     expect(await checkLedgerInvariants(db.manager, { userIds: payers })).toEqual([]);
+  });
+});
+
+describe('first deposits of a currency, concurrently (a database of its own)', () => {
+  let running: RunningApp;
+  let database: { name: string; drop(): Promise<void> };
+
+  beforeAll(async () => {
+    // A new database: no funding account exists yet, so every first deposit races to create it.
+    database = await createOwnDatabase('deposits');
+    running = await startTestApp({ DB_NAME: database.name, DB_POOL_SIZE: '20' }, { consumers: false });
+  });
+  afterAll(async () => {
+    await running?.close();
+    await database?.drop();
+  });
+
+  it('should create an account once when ten connections insert it at the same moment, round after round', async () => {
+    // Both inserts pass ON CONFLICT's first look, then meet in the second unique index (kind, owner,
+    // currency): with a conflict target of (id) alone that was a unique violation, about 4% of rounds
+    // here, and a 500 for one of two first deposits of a new currency.
+    const db = running.app.get(DataSource);
+    const runners = await Promise.all(Array.from({ length: 10 }, async () => {
+      const runner = db.createQueryRunner();
+      await runner.connect();
+      return runner;
+    }));
+    try {
+      const failures: string[] = [];
+      for (let round = 0; round < 300; round++) {
+        const owner = `RACE-${round}-${randomUUID().slice(0, 8)}`;
+        const settled = await Promise.allSettled(runners.map((runner) => ensureAccount(runner.manager, 'funding', owner, 'USD')));
+        failures.push(...settled.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error).message)] : [])));
+      }
+      expect(failures).toEqual([]);
+      const [{ n }]: { n: string }[] = await db.query(`SELECT COUNT(*)::text AS n FROM ledger_accounts WHERE owner_id LIKE 'RACE-%'`);
+      expect(n).toBe('300');
+    } finally {
+      await Promise.all(runners.map((runner) => runner.release()));
+    }
+  });
+
+  it('should fund new wallets in every currency at once: each deposit created once, each funding account once', async () => {
+    const currencies = ['USD', 'EUR', 'GBP', 'CNY', 'JPY', 'KRW', 'BHD'] as const;
+    const deposits = currencies.flatMap((currency) => Array.from({ length: 30 }, (_, i) => ({ userId: `FIRST-${currency}-${i}-${randomUUID().slice(0, 8)}`, currency })));
+    const service = running.app.get(DepositsService);
+    const settled = await Promise.allSettled(deposits.map(({ userId, currency }) => service.deposit(userId, randomUUID(), 500n, currency)));
+    expect(settled.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+    expect(settled.every((r) => r.status === 'fulfilled' && r.value.created)).toBe(true);
+    const db = running.app.get(DataSource);
+    const funding: { id: string }[] = await db.query(`SELECT id FROM ledger_accounts WHERE kind = 'funding' AND owner_id = 'FUNDING'`);
+    expect(funding).toHaveLength(currencies.length);
+    expect(await checkLedgerInvariants(db.manager)).toEqual([]);
   });
 });

@@ -44,9 +44,12 @@ export class DepositsService {
         return { transfer, created: true };
       });
     } catch (error) {
-      // The same depositId posted concurrently: the other transaction's transfer stands.
+      // The same depositId posted concurrently: the other transaction's transfer stands. Any other
+      // unique violation is not a replay and goes up as it is.
       if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
-      return { transfer: await this.dataSource.manager.findOneByOrFail(LedgerTransfer, { depositId }), created: false };
+      const earlier = await this.dataSource.manager.findOneBy(LedgerTransfer, { depositId });
+      if (!earlier) throw error;
+      return { transfer: earlier, created: false };
     }
   }
 }

@@ -24,12 +24,17 @@ export async function credit(manager: EntityManager, account: string, amount: st
   await manager.query(`UPDATE ledger_accounts SET credits_posted = credits_posted + $2 WHERE id = $1`, [account, amount]);
 }
 
-/** Creates the account if missing; wallets may never be overdrawn, merchant and funding accounts may. */
+/**
+ * Creates the account if missing; wallets may never be overdrawn, merchant and funding accounts may.
+ * ON CONFLICT without a target: the id is derived from (kind, owner, currency), which has a unique
+ * constraint of its own, and a conflict target of (id) alone lets a concurrent first insert fail on
+ * that other constraint (two first deposits in one currency both creating its funding account).
+ */
 export async function ensureAccount(manager: EntityManager, kind: AccountKind, ownerId: string, currency: string): Promise<string> {
   const id = accountId(kind, ownerId, currency);
   await manager.query(
     `INSERT INTO ledger_accounts (id, kind, owner_id, currency, debits_must_not_exceed_credits)
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
     [id, kind, ownerId, currency, kind === 'wallet'],
   );
   return id;

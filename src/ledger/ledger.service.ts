@@ -198,7 +198,8 @@ export class LedgerService {
       await manager.query(
         `INSERT INTO ledger_accounts (id, kind, owner_id, currency, debits_must_not_exceed_credits)
          SELECT id, 'merchant', owner_id, currency, false FROM unnest($1::varchar[], $2::varchar[], $3::char(3)[]) AS m(id, owner_id, currency)
-         ON CONFLICT (id) DO NOTHING`,
+         ON CONFLICT DO NOTHING -- any unique constraint, not only the id: see ensureAccount
+         `,
         [merchantAccounts, merchantAccounts.map((a) => credits.get(a)!.merchantId), merchantAccounts.map((a) => credits.get(a)!.currency)],
       );
       await manager.query(
