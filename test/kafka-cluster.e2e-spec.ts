@@ -51,6 +51,17 @@ describe('three-broker Kafka cluster: a broker dies under load', () => {
     dataSource = await new DataSource(dataSourceOptions(config)).initialize();
     redis = new Redis({ host: config.redis.host, port: config.redis.port, keyPrefix: config.redis.keyPrefix });
     await fundPayers(app.url, payers);
+    // A topic of its own for the publisher probe (the kill test), its partitions led by all three brokers.
+    const admin = new Kafka({ brokers: cluster.brokers.split(','), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        topics: [{ topic: `${prefix}${probeTopic}`, numPartitions: 12, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
+        waitForLeaders: true,
+      });
+    } finally {
+      await admin.disconnect();
+    }
   }, 180_000);
 
   afterAll(async () => {
@@ -68,19 +79,21 @@ describe('three-broker Kafka cluster: a broker dies under load', () => {
       expect(topics[0].partitions.every((p) => p.replicas.length === 3)).toBe(true);
       const described = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: `${prefix}payments.initiated`, configNames: ['min.insync.replicas'] }], includeSynonyms: false });
       expect(described.resources[0].configEntries.find((e) => e.configName === 'min.insync.replicas')?.configValue).toBe('2');
-      // The broker leading partition 0 of the intake topic: killing it forces a leader election where it hurts.
-      killedNode = topics[0].partitions.find((p) => p.partitionId === 0)!.leader;
-      // A topic of its own for the publisher probe, its partitions led by all three brokers.
-      await admin.createTopics({
-        topics: [{ topic: `${prefix}${probeTopic}`, numPartitions: 12, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
-        waitForLeaders: true,
-      });
     } finally {
       await admin.disconnect();
     }
   });
 
   it('should lose and double nothing accepted when a broker is killed under load', async () => {
+    // The broker leading partition 0 of the intake topic: killing it forces a leader election where it hurts.
+    const admin = new Kafka({ brokers: cluster.brokers.split(','), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [`${prefix}payments.initiated`] });
+      killedNode = topics[0].partitions.find((p) => p.partitionId === 0)!.leader;
+    } finally {
+      await admin.disconnect();
+    }
     traffic = load();
     traffic.start();
     // The longest deadline allowed, longer than the leader election (about 3 s here): sends then succeed on the retry after

@@ -31,6 +31,13 @@ describe('npm run verify (real servers)', () => {
       const accepted = await request(`${running.url}/api/payments`, { body: { orderId: `VERIFY-${randomUUID()}`, amount: '2.00', currency: 'USD', userId: payer } });
       paymentIds.push(accepted.body.paymentId);
     }
+    // Both tests need the five settled (the second corrupts their rows): wait here, not in the first.
+    for (const deadline = Date.now() + 30_000; ; ) {
+      const [{ n }]: { n: string }[] = await dataSource.query(`SELECT COUNT(*)::text AS n FROM payments WHERE id = ANY($1) AND status = 'COMPLETED'`, [paymentIds]);
+      if (n === '5') break;
+      if (Date.now() > deadline) throw new Error(`only ${n} of 5 payments completed within 30 s`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   });
 
   afterAll(async () => {
@@ -39,7 +46,7 @@ describe('npm run verify (real servers)', () => {
   });
 
   it('should find no violation once the accepted payments settled', async () => {
-    const report = await verifier.verify({ settleMs: 20_000 });
+    const report = await verifier.verify();
     expect(report).toMatchObject({ acceptedPayments: 5, terminalPayments: 5, violations: [] });
   });
 
