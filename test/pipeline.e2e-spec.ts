@@ -3,10 +3,11 @@ import type { Redis } from 'ioredis';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { createEnvelope } from '../src/kafka/event-envelope.js';
+import { createEnvelope, stepEventId } from '../src/kafka/event-envelope.js';
 import { TOPICS, deadLetterTopicOf } from '../src/kafka/topics.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
 import { REDIS } from '../src/redis/redis.module.js';
+import { PaymentStateStore } from '../src/state/payment-state.store.js';
 import { request } from './support/http.js';
 import { KafkaProbe } from './support/kafka-probe.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
@@ -115,6 +116,24 @@ describe('processing pipeline (real Kafka, Redis and PostgreSQL)', () => {
     expect(await balance(payer)).toBe('4.00');
   });
 
+  it('should answer a completed order with 409 order_already_paid naming its payment, and take nothing', async () => {
+    const payer = `PAID-${randomUUID().slice(0, 8)}`;
+    await fund(payer, '10.00');
+    const orderId = `PAID-${randomUUID()}`;
+    const first = await pay({ orderId, amount: '1.00', currency: 'USD', userId: payer });
+    expect(await settled(first.body.paymentId)).toMatchObject({ status: 'COMPLETED' });
+
+    const again = await pay({ orderId, amount: '1.00', currency: 'USD', userId: payer });
+    expect(again.status).toBe(409);
+    expect(again.body.error).toMatchObject({ type: 'conflict_error', code: 'order_already_paid', paymentId: first.body.paymentId });
+    // Behind a marker of the same payer: still one payment of the order, and one debit.
+    const marker = await pay({ amount: '0.50', currency: 'USD', userId: payer });
+    expect(await settled(marker.body.paymentId)).toMatchObject({ status: 'COMPLETED' });
+    const rows: { id: string }[] = await dataSource.query(`SELECT id FROM payments WHERE order_id = $1`, [orderId]);
+    expect(rows.map((r) => r.id)).toEqual([first.body.paymentId]);
+    expect(await balance(payer)).toBe('8.50');
+  });
+
   it('should refuse deposits with a reused depositId for another amount and replay the same one', async () => {
     const depositId = randomUUID();
     const user = `DEP-${depositId.slice(0, 8)}`;
@@ -211,6 +230,49 @@ describe('processing pipeline (real Kafka, Redis and PostgreSQL)', () => {
       const transfers: unknown[] = await dataSource.query(`SELECT id FROM ledger_transfers WHERE payment_id = $1`, [paymentId]);
       expect(transfers).toHaveLength(1);
       expect(await balance(twice)).toBe('74.00');
+    });
+
+    it('should move a status only forward: a finished payment redelivered to every stage keeps its view, history and velocity count', async () => {
+      const payer = `REDELIVER-${randomUUID().slice(0, 8)}`;
+      await fund(payer, '10.00');
+      const accepted = await pay({ amount: '1.00', currency: 'USD', userId: payer });
+      const { paymentId } = accepted.body;
+      expect(await settled(paymentId)).toMatchObject({ status: 'COMPLETED' });
+      const redis = running.app.get<Redis>(REDIS);
+      const velocityKey = `fraud:velocity:${payer}:USD`;
+      const viewBefore = (await request(`${api}/api/payments/${paymentId}`)).body;
+      const historyBefore = (await request(`${api}/api/payments/${paymentId}/events`)).body;
+      expect(await redis.zrange(velocityKey, '0', '-1')).toEqual([`${paymentId}:100`]);
+
+      // Each stage's input again, as a rebalance or a replay would deliver it, earlier statuses first.
+      const payload = { orderId: viewBefore.orderId, userId: payer, merchantId: 'MERCHANT-001', amountMinor: '100', currency: 'USD', acceptedAt: viewBefore.createdAt };
+      const redelivered = [
+        [TOPICS.initiated, createEnvelope('payment.initiated', paymentId, payload, 'redelivery', new Date(), stepEventId(paymentId, 'payment.initiated'))],
+        [TOPICS.validated, createEnvelope('payment.validated', paymentId, payload, 'redelivery', new Date(), stepEventId(paymentId, 'payment.validated'))],
+        [TOPICS.approved, createEnvelope('payment.approved', paymentId, { ...payload, risk: { score: 0, rules: [] } }, 'redelivery', new Date(), stepEventId(paymentId, 'payment.approved'))],
+      ] as const;
+      for (const [topic, envelope] of redelivered) await producer.send({ topic: physical(topic), messages: [{ key: payer, value: JSON.stringify(envelope) }] });
+      // A marker payment of the same payer follows the copies through every stage.
+      const marker = await pay({ amount: '2.00', currency: 'USD', userId: payer });
+      expect(await settled(marker.body.paymentId)).toMatchObject({ status: 'COMPLETED' });
+
+      // The Redis view itself (the API would also fall back on PostgreSQL's terminal row).
+      expect(await redis.hgetall(`payment:${paymentId}`)).toMatchObject({ status: 'COMPLETED', stage: 'ledger' });
+      // A transition that arrives late under an id of its own (a delayed PENDING write of the intake,
+      // say) is kept in the history but never moves the current status back.
+      const lateAt = new Date().toISOString();
+      const late = await running.app.get(PaymentStateStore).append({ eventId: randomUUID(), status: 'VALIDATED', stage: 'validation', at: lateAt, payment: { ...viewBefore, paymentId } });
+      expect(late).toBe('stale');
+      expect(await redis.hgetall(`payment:${paymentId}`)).toMatchObject({ status: 'COMPLETED', stage: 'ledger' });
+      expect((await request(`${api}/api/payments/${paymentId}`)).body).toEqual(viewBefore);
+      const historyAfter = (await request(`${api}/api/payments/${paymentId}/events`)).body;
+      // The late transition is the one addition; the redeliveries were dropped by their eventIds.
+      expect(historyAfter.filter((h: { at: string }) => h.at !== lateAt)).toEqual(historyBefore);
+      expect(historyAfter).toHaveLength(historyBefore.length + 1);
+      expect((await redis.zrange(velocityKey, '0', '-1')).sort()).toEqual([`${paymentId}:100`, `${marker.body.paymentId}:200`].sort());
+      const transfers: unknown[] = await dataSource.query(`SELECT id FROM ledger_transfers WHERE payment_id = $1`, [paymentId]);
+      expect(transfers).toHaveLength(1);
+      expect(await balance(payer)).toBe('7.00');
     });
 
     it('should dead-letter a poison event while the payments behind it on the same partition still complete', async () => {
