@@ -32,7 +32,8 @@ describe('observability (real Kafka, Redis and PostgreSQL)', () => {
   let api: string;
 
   beforeAll(async () => {
-    running = await startTestApp();
+    // Small stage chunks and a short fetch wait (the seed's knobs): the exact counts below still hold.
+    running = await startTestApp({ STAGE_BATCH_MAX_RECORDS: '3', KAFKA_FETCH_MAX_WAIT_MS: '20', KAFKA_FETCH_MIN_BYTES: '1' });
     api = running.url;
   });
 

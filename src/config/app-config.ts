@@ -85,6 +85,11 @@ export class AppConfig {
     partitionsConcurrency: number;
     payersConcurrency: number;
     sessionTimeoutMs: number;
+    /** Kafka's fetch.min.bytes and fetch.max.wait.ms for the stage consumers. */
+    fetchMinBytes: number;
+    fetchMaxWaitMs: number;
+    /** Kafka's max.poll.records: the most events of one partition's batch a stage works on at once. */
+    batchMaxRecords: number;
   };
   readonly validation: {
     enabledCurrencies: CurrencyCode[];
@@ -157,7 +162,14 @@ export class AppConfig {
       partitionsConcurrency: vars.KAFKA_PARTITIONS_CONCURRENCY,
       payersConcurrency: vars.STAGE_PAYERS_CONCURRENCY,
       sessionTimeoutMs: vars.KAFKA_SESSION_TIMEOUT_MS,
+      fetchMinBytes: vars.KAFKA_FETCH_MIN_BYTES,
+      fetchMaxWaitMs: vars.KAFKA_FETCH_MAX_WAIT_MS,
+      batchMaxRecords: vars.STAGE_BATCH_MAX_RECORDS,
     };
+    // A fetch that may wait as long as the session lasts would get a healthy consumer evicted.
+    if (this.pipeline.fetchMaxWaitMs * 2 > this.pipeline.sessionTimeoutMs) {
+      throw new Error('Invalid configuration:\n  KAFKA_FETCH_MAX_WAIT_MS: must be at most half of KAFKA_SESSION_TIMEOUT_MS');
+    }
     this.validation = {
       enabledCurrencies: currencyList('ENABLED_CURRENCIES', vars.ENABLED_CURRENCIES),
       limits: perCurrency('PAYMENT_LIMITS', vars.PAYMENT_LIMITS, (currency, text) => {

@@ -33,6 +33,16 @@ describe('loadEnvironment', () => {
 });
 
 describe('AppConfig', () => {
+  it("should take the seed's Kafka tuning knobs, within bounds, the fetch wait at most half the session", () => {
+    const tuned = AppConfig.fromEnvironment({ KAFKA_FETCH_MIN_BYTES: '65536', KAFKA_FETCH_MAX_WAIT_MS: '200', STAGE_BATCH_MAX_RECORDS: '100' });
+    expect(tuned.pipeline).toMatchObject({ fetchMinBytes: 65536, fetchMaxWaitMs: 200, batchMaxRecords: 100 });
+    expect(AppConfig.fromEnvironment({}).pipeline).toMatchObject({ fetchMinBytes: 1, fetchMaxWaitMs: 50, batchMaxRecords: 500 });
+    expect(() => AppConfig.fromEnvironment({ KAFKA_FETCH_MIN_BYTES: '0' })).toThrow(/KAFKA_FETCH_MIN_BYTES="0"/);
+    expect(() => AppConfig.fromEnvironment({ STAGE_BATCH_MAX_RECORDS: '0' })).toThrow(/STAGE_BATCH_MAX_RECORDS="0"/);
+    expect(() => AppConfig.fromEnvironment({ KAFKA_FETCH_MAX_WAIT_MS: '5001' })).toThrow(/KAFKA_FETCH_MAX_WAIT_MS="5001"/);
+    expect(() => AppConfig.fromEnvironment({ KAFKA_FETCH_MAX_WAIT_MS: '4000', KAFKA_SESSION_TIMEOUT_MS: '6000' })).toThrow(/KAFKA_FETCH_MAX_WAIT_MS: must be at most half/);
+  });
+
   it('should split the broker list and leave empty secrets undefined', () => {
     const config = AppConfig.fromEnvironment({ KAFKA_BROKERS: 'a:9092,b:9093', DB_PASSWORD: '' });
     expect(config.kafka.brokers).toEqual(['a:9092', 'b:9093']);

@@ -178,6 +178,21 @@ export class EnvironmentVariables {
   @IsInt() @Min(1) @Max(10_000)
   STAGE_PAYERS_CONCURRENCY = 256;
 
+  /**
+   * The seed's levers against lag and backlog (Kafka's fetch.min.bytes, fetch.max.wait.ms and
+   * max.poll.records): the broker answers a stage's fetch once it has this many bytes or this many
+   * milliseconds have passed, and a stage works through a partition's batch this many events at a
+   * time, committing after each chunk. Bigger values trade latency for fewer, fuller round trips.
+   */
+  @IsInt() @Min(1) @Max(10 * 1024 * 1024)
+  KAFKA_FETCH_MIN_BYTES = 1;
+
+  @IsInt() @Min(0) @Max(5_000)
+  KAFKA_FETCH_MAX_WAIT_MS = 50;
+
+  @IsInt() @Min(1) @Max(10_000)
+  STAGE_BATCH_MAX_RECORDS = 500;
+
   @Matches(CURRENCY_LIST, { message: 'ENABLED_CURRENCIES must be a comma-separated list of currency codes' })
   ENABLED_CURRENCIES = 'USD,EUR,GBP,CNY,JPY,KRW,BHD';
 

@@ -10,7 +10,7 @@ import type { EventEnvelope } from './event-envelope.js';
 import type { EventPublisher } from './event-publisher.js';
 import { createKafka } from './kafka-client.factory.js';
 import type { KafkaTopics } from './kafka-topics.js';
-import { committableOffsets, forEachLimited, lanesByKey } from './payer-lanes.js';
+import { chunksOf, committableOffsets, forEachLimited, lanesByKey } from './payer-lanes.js';
 import { PermanentEventError, StageContext } from './stage-context.js';
 import type { StageHandlerExtras } from './stage-event.decorator.js';
 import { deadLetterTopicOf } from './topics.js';
@@ -106,7 +106,9 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
       allowAutoTopicCreation: false,
       sessionTimeout: config.pipeline.sessionTimeoutMs,
       heartbeatInterval: Math.min(3_000, Math.floor(config.pipeline.sessionTimeoutMs / 3)),
-      maxWaitTimeInMs: 50,
+      // The seed's fetch.min.bytes and fetch.max.wait.ms (README: latency against fuller batches).
+      minBytes: config.pipeline.fetchMinBytes,
+      maxWaitTimeInMs: config.pipeline.fetchMaxWaitMs,
       // kafkajs restarts a crashed consumer (for example after a dead-letter publish failed) from the last commit.
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000, restartOnFailure: async () => true },
     });
@@ -136,22 +138,27 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
     const logicalTopic = this.deps.topics.logical(batch.topic);
     const handler = this.getHandlerByPattern(logicalTopic);
     if (!handler) throw new Error(`No handler for topic ${batch.topic}`);
-    const handled = new Set<string>();
-    try {
-      await forEachLimited(lanesByKey(batch.messages), this.deps.config.pipeline.payersConcurrency, async (lane) => {
-        for (const message of lane) {
-          if (!isRunning() || isStale()) return;
-          const timed = this.deps.metrics.startStage(stage);
-          await this.processMessage(handler, stage, batch.topic, batch.partition, message, groupId, heartbeat);
-          timed();
-          handled.add(message.offset);
-          await heartbeat();
-        }
-      });
-    } finally {
-      for (const offset of committableOffsets(batch.messages, handled)) resolveOffset(offset);
+    // At most STAGE_BATCH_MAX_RECORDS at a time (Kafka's max.poll.records), committed chunk by chunk.
+    for (const chunk of chunksOf(batch.messages, this.deps.config.pipeline.batchMaxRecords)) {
+      const handled = new Set<string>();
+      try {
+        await forEachLimited(lanesByKey(chunk), this.deps.config.pipeline.payersConcurrency, async (lane) => {
+          for (const message of lane) {
+            if (!isRunning() || isStale()) return;
+            const timed = this.deps.metrics.startStage(stage);
+            await this.processMessage(handler, stage, batch.topic, batch.partition, message, groupId, heartbeat);
+            timed();
+            handled.add(message.offset);
+            await heartbeat();
+          }
+        });
+      } finally {
+        for (const offset of committableOffsets(chunk, handled)) resolveOffset(offset);
+      }
+      await commitOffsetsIfNecessary();
+      // A gap (a rebalance stopped the chunk): the rest of the batch is delivered again from it.
+      if (handled.size < chunk.length) return;
     }
-    await commitOffsetsIfNecessary();
   }
 
   private async processMessage(

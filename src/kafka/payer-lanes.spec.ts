@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { KafkaMessage } from 'kafkajs';
-import { committableOffsets, forEachLimited, lanesByKey } from './payer-lanes.js';
+import { chunksOf, committableOffsets, forEachLimited, lanesByKey } from './payer-lanes.js';
 
 const message = (offset: number, key: string | null): KafkaMessage =>
   ({ offset: String(offset), key: key === null ? null : Buffer.from(key), value: null, timestamp: '0', attributes: 0, headers: {} }) as KafkaMessage;
@@ -34,5 +34,13 @@ describe('payer lanes', () => {
     await expect(forEachLimited([1, 2, 3, 4, 5, 6, 7], 3, work)).rejects.toThrow('lane 2 failed');
     expect(peak).toBe(3);
     expect(finished.sort()).toEqual([1, 3, 4, 5, 6, 7]);
+  });
+});
+
+describe('chunksOf (STAGE_BATCH_MAX_RECORDS)', () => {
+  it('should cut a batch into chunks of at most the size, in order, nothing lost', () => {
+    expect(chunksOf([1, 2, 3, 4, 5, 6, 7], 3)).toEqual([[1, 2, 3], [4, 5, 6], [7]]);
+    expect(chunksOf([1, 2], 500)).toEqual([[1, 2]]);
+    expect(chunksOf([], 3)).toEqual([]);
   });
 });

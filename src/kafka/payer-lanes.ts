@@ -30,6 +30,13 @@ export function committableOffsets(messages: KafkaMessage[], handled: ReadonlySe
   return offsets;
 }
 
+/** A partition's batch in chunks of at most `size` messages, in offset order (STAGE_BATCH_MAX_RECORDS). */
+export function chunksOf<T>(items: T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
+  return chunks;
+}
+
 /** Runs work over items with at most `limit` at once; waits for all, then throws the first failure. */
 export async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
