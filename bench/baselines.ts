@@ -1,15 +1,28 @@
 import autocannon from 'autocannon';
-import Fastify from 'fastify';
+import { spawn } from 'node:child_process';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import type { KafkaConnection } from '../src/config/app-config.js';
 import { kafkaConnectionOptions } from '../src/kafka/kafka-client.factory.js';
+import { processUsage } from './processes.js';
 
-/** The HTTP ceiling of this machine: a bare Fastify endpoint answering 202 with a small JSON body. */
-export async function bareFastifyBaseline(options: { port: number; connections: number; durationSeconds: number }): Promise<number> {
-  const app = Fastify({ logger: false });
-  app.post('/', async (_request, reply) => reply.code(202).send({ status: 'PENDING' }));
-  await app.listen({ port: options.port, host: '127.0.0.1' });
+export interface BareFastifyBaseline {
+  requestsPerSecond: number;
+  /** The bare server's CPU (user + system) per request answered: what one HTTP request costs here. */
+  cpuMicrosPerRequest: number;
+}
+
+/**
+ * The HTTP ceiling of this machine: a bare Fastify endpoint answering 202 with a small JSON body, in
+ * a process of its own (bench/bare-fastify-server.mjs), driven like the intake.
+ */
+export async function bareFastifyBaseline(options: { port: number; connections: number; durationSeconds: number }): Promise<BareFastifyBaseline> {
+  const server = spawn('node', ['bench/bare-fastify-server.mjs', String(options.port)], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
+    await new Promise<void>((resolve, reject) => {
+      server.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
+      server.once('exit', (code) => reject(new Error(`the bare Fastify server exited with ${code}`)));
+    });
+    const before = processUsage(server.pid!);
     const result = await autocannon({
       url: `http://127.0.0.1:${options.port}/`,
       method: 'POST',
@@ -18,9 +31,10 @@ export async function bareFastifyBaseline(options: { port: number; connections: 
       connections: options.connections,
       duration: options.durationSeconds,
     });
-    return result.requests.average;
+    const cpuSeconds = processUsage(server.pid!).cpuSeconds - before.cpuSeconds;
+    return { requestsPerSecond: result.requests.average, cpuMicrosPerRequest: (cpuSeconds * 1e6) / Math.max(1, result.requests.total) };
   } finally {
-    await app.close();
+    server.kill('SIGTERM');
   }
 }
 
@@ -46,6 +60,36 @@ export async function rawKafkaBaseline(options: { connection: KafkaConnection; t
   };
   try {
     await Promise.all(Array.from({ length: options.concurrency }, (_, worker) => sender(worker)));
+    return sent / ((Date.now() - started) / 1000);
+  } finally {
+    await producer.disconnect();
+    await admin.deleteTopics({ topics: [options.topic] }).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+/**
+ * What the broker itself can store: one producer with the intake's settings (idempotent, acks=all,
+ * one request in flight) sending batches of `batchSize` records back to back, as the coalescing
+ * publisher does under load. The one-record baseline above measures round trips; this one the broker.
+ */
+export async function batchedKafkaBaseline(options: { connection: KafkaConnection; topic: string; batchSize: number; durationSeconds: number }): Promise<number> {
+  const kafka = new Kafka({ ...kafkaConnectionOptions(options.connection), clientId: 'bench-baseline-batched', logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: options.topic, numPartitions: 12 }], waitForLeaders: true });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const value = JSON.stringify({ specVersion: 1, type: 'payment.initiated', payload: { orderId: 'BASELINE-000000', amountMinor: '100', currency: 'USD' } });
+  let sent = 0;
+  const started = Date.now();
+  const deadline = started + options.durationSeconds * 1000;
+  try {
+    for (let batch = 0; Date.now() < deadline; batch++) {
+      const messages = Array.from({ length: options.batchSize }, (_, i) => ({ key: `USER-${(batch * options.batchSize + i) % 2000}`, value }));
+      await producer.send({ topic: options.topic, acks: -1, messages });
+      sent += messages.length;
+    }
     return sent / ((Date.now() - started) / 1000);
   } finally {
     await producer.disconnect();

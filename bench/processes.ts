@@ -1,4 +1,5 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import type { AppConfig } from '../src/config/app-config.js';
@@ -8,6 +9,14 @@ import { kafkaConnectionOptions } from '../src/kafka/kafka-client.factory.js';
 export function step(command: string, commandArgs: string[]): void {
   const result = spawnSync(command, commandArgs, { stdio: 'inherit', env: process.env });
   if (result.status !== 0) throw new Error(`${command} ${commandArgs.join(' ')} failed`);
+}
+
+/** CPU seconds (user + system) and resident memory of a process, from /proc. */
+export function processUsage(pid: number): { cpuSeconds: number; rssMb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const ticks = Number(stat[11]) + Number(stat[12]);
+  const rssPages = Number(stat[21]);
+  return { cpuSeconds: ticks / 100, rssMb: (rssPages * 4096) / 1024 / 1024 };
 }
 
 /** Waits until an app process answers its readiness URL with 2xx (90 s at most), or fails if it exited. */

@@ -9,7 +9,7 @@ import 'reflect-metadata';
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
@@ -18,9 +18,9 @@ import { AppConfig } from '../src/config/app-config.js';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { DepositsService } from '../src/ledger/deposits.service.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
-import { bareFastifyBaseline, rawKafkaBaseline } from './baselines.js';
+import { bareFastifyBaseline, batchedKafkaBaseline, rawKafkaBaseline } from './baselines.js';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
-import { removeRunLeftovers, step, waitUntilReady } from './processes.js';
+import { processUsage, removeRunLeftovers, step, waitUntilReady } from './processes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -62,13 +62,6 @@ const appEnv = {
 };
 
 /** CPU seconds (user + system) and RSS of a process, from /proc. */
-function processUsage(pid: number): { cpuSeconds: number; rssMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const ticks = Number(stat[11]) + Number(stat[12]);
-  const rssPages = Number(stat[21]);
-  return { cpuSeconds: ticks / 100, rssMb: (rssPages * 4096) / 1024 / 1024 };
-}
-
 /** Sum of a metric's series in the app's Prometheus text. */
 async function metricSum(metricsUrl: string, name: string): Promise<number> {
   const text = await fetch(metricsUrl).then((r) => r.text(), () => '');
@@ -199,17 +192,29 @@ async function main(): Promise<void> {
     const violations = await checkLedgerInvariants(dataSource.manager, { userIds: Array.from({ length: USERS }, (_, i) => payerId(i)) });
     const redisMemory = /used_memory:(\d+)/.exec(await redis.info('memory'))?.[1];
 
-    const baselines = args['no-baselines']
-      ? null
-      : {
-          bareFastifyRequestsPerSecond: await bareFastifyBaseline({ port: port + 1, connections, durationSeconds: Math.min(10, durationSeconds) }),
-          rawKafkaProducePerSecond: await rawKafkaBaseline({
-            connection: config.kafka,
-            topic: `${topicPrefix}baseline-${randomUUID().slice(0, 8)}`,
-            concurrency: connections,
-            durationSeconds: Math.min(10, durationSeconds),
-          }),
-        };
+    const baselineSeconds = Math.min(10, durationSeconds);
+    const bare = args['no-baselines'] ? null : await bareFastifyBaseline({ port: port + 1, connections, durationSeconds: baselineSeconds });
+    const baselines =
+      bare === null
+        ? null
+        : {
+            bareFastifyRequestsPerSecond: bare.requestsPerSecond,
+            rawKafkaProducePerSecond: await rawKafkaBaseline({
+              connection: config.kafka,
+              topic: `${topicPrefix}baseline-${randomUUID().slice(0, 8)}`,
+              concurrency: connections,
+              durationSeconds: baselineSeconds,
+            }),
+            batchedKafkaProducePerSecond: await batchedKafkaBaseline({
+              connection: config.kafka,
+              topic: `${topicPrefix}baseline-batched-${randomUUID().slice(0, 8)}`,
+              batchSize: config.kafka.batchMaxRecords,
+              durationSeconds: baselineSeconds,
+            }),
+          };
+    // Every CPU second the app spent from the start of the load to the drain, per payment it finished.
+    const appCpuMicrosPerPayment = Math.round(((usageAfter.cpuSeconds - usageBefore.cpuSeconds) * 1e6) / Math.max(1, terminal));
+    const terminalPerSecond = terminal / ((drained - loadStarted) / 1000);
 
     const intakePerSecond = accepted / ((loadEnded - loadStarted) / 1000);
     const result = {
@@ -227,7 +232,7 @@ async function main(): Promise<void> {
       },
       endToEnd: {
         terminal,
-        terminalPerSecond: Math.round(terminal / ((drained - loadStarted) / 1000)),
+        terminalPerSecond: Math.round(terminalPerSecond),
         drainSeconds: (drained - loadEnded) / 1000,
         acceptanceToTerminalMs: { p50: Math.round(latency.p50), p99: Math.round(latency.p99) },
         peakConsumerLag: peakLag,
@@ -235,13 +240,19 @@ async function main(): Promise<void> {
       },
       resources: {
         appCpuSecondsPerSecond: Number(((usageAfter.cpuSeconds - usageBefore.cpuSeconds) / ((drained - loadStarted) / 1000)).toFixed(2)),
+        appCpuMicrosPerPayment,
         appPeakRssMb: Math.round(peakRss),
         redisUsedMemoryMb: redisMemory ? Math.round(Number(redisMemory) / 1024 / 1024) : null,
       },
       baselines: baselines && {
         ...Object.fromEntries(Object.entries(baselines).map(([k, v]) => [k, Math.round(v)])),
+        bareFastifyCpuMicrosPerRequest: Number(bare!.cpuMicrosPerRequest.toFixed(1)),
         intakeToBareFastify: Number((intakePerSecond / baselines.bareFastifyRequestsPerSecond).toFixed(3)),
+        endToEndToBareFastify: Number((terminalPerSecond / baselines.bareFastifyRequestsPerSecond).toFixed(3)),
         intakeToRawKafka: Number((intakePerSecond / baselines.rawKafkaProducePerSecond).toFixed(3)),
+        intakeToBatchedKafka: Number((intakePerSecond / baselines.batchedKafkaProducePerSecond).toFixed(3)),
+        // One payment's app CPU in bare Fastify requests' worth of CPU, both measured in this run.
+        appCpuPerPaymentInBareRequests: Number((appCpuMicrosPerPayment / bare!.cpuMicrosPerRequest).toFixed(1)),
       },
       correctness: { accepted, terminal, allAcceptedTerminal: terminal === accepted, ledgerInvariantViolations: violations.length },
       cpuProfile: profile && { file: profileFile, ...profile },
@@ -279,11 +290,13 @@ function markdown(r: Record<string, any>): string {
     `| acceptance to terminal p50 / p99 (ms) | ${r.endToEnd.acceptanceToTerminalMs.p50} / ${r.endToEnd.acceptanceToTerminalMs.p99} |`,
     `| peak consumer lag / drain after load (s) | ${r.endToEnd.peakConsumerLag} / ${r.endToEnd.drainSeconds} |`,
     `| outcomes | ${JSON.stringify(r.endToEnd.outcomes)} |`,
-    `| app CPU (cores busy) / peak RSS (MB) / Redis memory (MB) | ${r.resources.appCpuSecondsPerSecond} / ${r.resources.appPeakRssMb} / ${r.resources.redisUsedMemoryMb} |`,
+    `| app CPU (cores busy) / CPU µs per completed payment / peak RSS (MB) / Redis memory (MB) | ${r.resources.appCpuSecondsPerSecond} / ${r.resources.appCpuMicrosPerPayment} / ${r.resources.appPeakRssMb} / ${r.resources.redisUsedMemoryMb} |`,
     ...(b
       ? [
-          `| baseline: bare Fastify req/s | ${b.bareFastifyRequestsPerSecond} (intake = ${b.intakeToBareFastify}×) |`,
-          `| baseline: raw kafkajs produce/s (acks=all, idempotent) | ${b.rawKafkaProducePerSecond} (intake = ${b.intakeToRawKafka}×) |`,
+          `| baseline: bare Fastify req/s, CPU µs per request | ${b.bareFastifyRequestsPerSecond}, ${b.bareFastifyCpuMicrosPerRequest} (intake = ${b.intakeToBareFastify}×, end to end = ${b.endToEndToBareFastify}×) |`,
+          `| **app CPU per completed payment, in bare Fastify requests** | **${b.appCpuPerPaymentInBareRequests}×** |`,
+          `| baseline: raw kafkajs produce/s, one record per send (acks=all, idempotent) | ${b.rawKafkaProducePerSecond} (intake = ${b.intakeToRawKafka}×) |`,
+          `| baseline: batched kafkajs produce/s, records per second in batches (acks=all, idempotent) | ${b.batchedKafkaProducePerSecond} (intake = ${b.intakeToBatchedKafka}×) |`,
         ]
       : []),
     `| correctness: all accepted terminal / ledger violations | ${r.correctness.allAcceptedTerminal} / ${r.correctness.ledgerInvariantViolations} |`,
