@@ -11,9 +11,15 @@ export function outcomeOf(status: number): string {
   return 'UNKNOWN';
 }
 
+/** The routes are few and fixed: each pattern is rewritten once, not on every request. */
+const uris = new Map<string, string>();
+
 /** Micrometer's `uri` tag: the route template in Spring's `{name}` form, `UNKNOWN` when no route matched. */
 export function uriOf(routePattern: string | undefined): string {
-  return routePattern === undefined ? 'UNKNOWN' : routePattern.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+  if (routePattern === undefined) return 'UNKNOWN';
+  let uri = uris.get(routePattern);
+  if (uri === undefined) uris.set(routePattern, (uri = routePattern.replace(/:([A-Za-z0-9_]+)/g, '{$1}')));
+  return uri;
 }
 
 const EXCEPTION = Symbol('httpMetricsException');
