@@ -68,6 +68,14 @@ describe('outages of Kafka, Redis and PostgreSQL (private servers)', () => {
     const probe = await KafkaProbe.start(running.config, TOPICS.initiated);
     try {
       await stack.servers.killRedis();
+      // At once, before anything noticed the outage: the intake must answer, not wait for Redis
+      // (which stays away until the finally below, so a waiting request would never end).
+      // The second one too: ioredis failed the commands queued at the disconnect, but held the next
+      // ones until Redis came back, until every command got a deadline (REDIS_COMMAND_TIMEOUT_MS).
+      for (const attempt of ['FIRST', 'SECOND']) {
+        const early = await pay({ orderId: `${orderId}-${attempt}`, userId, amount: '1.00' });
+        expect({ attempt, status: early.status, code: early.body.error?.code }).toEqual({ attempt, status: 503, code: 'state_store_unavailable' });
+      }
       const down = await eventually(() => request(`${api}/health/readiness`), (r) => r.status === 503, 15_000, 'readiness 503');
       expect(down.body.components.redis).toMatchObject({ status: 'DOWN', details: { message: expect.any(String) } });
       expect(down.body.components.db.status).toBe('UP');
@@ -91,11 +99,14 @@ describe('outages of Kafka, Redis and PostgreSQL (private servers)', () => {
     expect(marker.status).toBe(202);
     try {
       await probe.waitFor((e) => e.paymentId === marker.body.paymentId);
-      expect(probe.events.filter((e) => e.raw.includes(orderId))).toEqual([]);
+      expect(probe.events.filter((e) => e.raw.includes(orderId))).toEqual([]); // both refused orders
+
     } finally {
       await probe.stop();
     }
     expect(await rowsOfOrder(orderId)).toEqual([]);
+    expect(await rowsOfOrder(`${orderId}-FIRST`)).toEqual([]);
+    expect(await rowsOfOrder(`${orderId}-SECOND`)).toEqual([]);
   });
 
   it('should answer 503 while Kafka is away with the payment ended FAILED, free the order, and move no money for an event that lands late', async () => {

@@ -60,7 +60,7 @@ export class AppConfig {
     lingerMs: number;
     batchMaxRecords: number;
   };
-  readonly redis: { host: string; port: number; password?: string; db: number; keyPrefix: string };
+  readonly redis: { host: string; port: number; password?: string; db: number; keyPrefix: string; commandTimeoutMs: number };
   readonly database: {
     host: string;
     port: number;
@@ -138,6 +138,7 @@ export class AppConfig {
       password: vars.REDIS_PASSWORD || undefined,
       db: vars.REDIS_DB,
       keyPrefix: vars.REDIS_KEY_PREFIX,
+      commandTimeoutMs: vars.REDIS_COMMAND_TIMEOUT_MS,
     };
     this.database = {
       host: vars.DB_HOST,

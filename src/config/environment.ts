@@ -125,6 +125,14 @@ export class EnvironmentVariables {
   @IsString() @MinLength(1)
   REDIS_KEY_PREFIX = 'payments:';
 
+  /**
+   * The longest one Redis command may take, queued while reconnecting included: past it the intake
+   * answers 503 and a stage retries. Without it a request made during an outage waited until Redis
+   * came back (seconds), although the intake promises a 503.
+   */
+  @IsInt() @Min(50) @Max(60_000)
+  REDIS_COMMAND_TIMEOUT_MS = 1000;
+
   @IsString() @MinLength(1)
   DB_HOST = '127.0.0.1';
 

@@ -15,8 +15,11 @@ function createRedisClient(config: AppConfig): Redis {
     // Every key of the app carries the deployment's prefix, Lua scripts' KEYS included.
     keyPrefix: config.redis.keyPrefix,
     // Fail commands quickly while Redis is away so HTTP callers get a 503 instead of hanging;
-    // the client keeps reconnecting in the background.
+    // the client keeps reconnecting in the background. maxRetriesPerRequest alone did not: a
+    // command queued during the outage waited for the reconnect (5 s in the outage test), so every
+    // command also has a deadline (REDIS_COMMAND_TIMEOUT_MS), queued time included.
     maxRetriesPerRequest: 1,
+    commandTimeout: config.redis.commandTimeoutMs,
     connectTimeout: 2000,
     enableAutoPipelining: true,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
