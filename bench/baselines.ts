@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { KafkaConnection } from '../src/config/app-config.js';
 import { kafkaConnectionOptions } from '../src/kafka/kafka-client.factory.js';
 import { processUsage } from './processes.js';
@@ -39,61 +39,61 @@ export async function bareFastifyBaseline(options: { port: number; connections: 
 }
 
 /**
- * The broker ceiling for what the intake does per payment: one record per send, acks=all, from an
- * idempotent producer (one request in flight), with as many concurrent senders as HTTP connections.
+ * A producer with the intake's settings (idempotent, acks=all, one request in flight) on a topic of
+ * its own, made for one baseline and removed after it.
  */
-export async function rawKafkaBaseline(options: { connection: KafkaConnection; topic: string; concurrency: number; durationSeconds: number }): Promise<number> {
-  const kafka = new Kafka({ ...kafkaConnectionOptions(options.connection), clientId: 'bench-baseline', logLevel: logLevel.NOTHING });
+async function withBaselineProducer<T>(connection: KafkaConnection, topic: string, work: (producer: Producer) => Promise<T>): Promise<T> {
+  const kafka = new Kafka({ ...kafkaConnectionOptions(connection), clientId: 'bench-baseline', logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: options.topic, numPartitions: 12 }], waitForLeaders: true });
+  await admin.createTopics({ topics: [{ topic, numPartitions: 12 }], waitForLeaders: true });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
-  let sent = 0;
-  const deadline = Date.now() + options.durationSeconds * 1000;
-  const started = Date.now();
-  const sender = async (worker: number) => {
-    for (let i = 0; Date.now() < deadline; i++) {
-      await producer.send({ topic: options.topic, acks: -1, messages: [{ key: `USER-${(worker * 7 + i) % 100}`, value: '{"bench":true}' }] });
-      sent++;
-    }
-  };
   try {
-    await Promise.all(Array.from({ length: options.concurrency }, (_, worker) => sender(worker)));
-    return sent / ((Date.now() - started) / 1000);
+    return await work(producer);
   } finally {
     await producer.disconnect();
-    await admin.deleteTopics({ topics: [options.topic] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
   }
 }
 
 /**
- * What the broker itself can store: one producer with the intake's settings (idempotent, acks=all,
- * one request in flight) sending batches of `batchSize` records back to back, as the coalescing
- * publisher does under load. The one-record baseline above measures round trips; this one the broker.
+ * The broker ceiling for what the intake does per payment: one record per send, acks=all, from an
+ * idempotent producer (one request in flight), with as many concurrent senders as HTTP connections.
  */
-export async function batchedKafkaBaseline(options: { connection: KafkaConnection; topic: string; batchSize: number; durationSeconds: number }): Promise<number> {
-  const kafka = new Kafka({ ...kafkaConnectionOptions(options.connection), clientId: 'bench-baseline-batched', logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic: options.topic, numPartitions: 12 }], waitForLeaders: true });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  const value = JSON.stringify({ specVersion: 1, type: 'payment.initiated', payload: { orderId: 'BASELINE-000000', amountMinor: '100', currency: 'USD' } });
-  let sent = 0;
-  const started = Date.now();
-  const deadline = started + options.durationSeconds * 1000;
-  try {
+export function rawKafkaBaseline(options: { connection: KafkaConnection; topic: string; concurrency: number; durationSeconds: number }): Promise<number> {
+  return withBaselineProducer(options.connection, options.topic, async (producer) => {
+    let sent = 0;
+    const started = Date.now();
+    const deadline = started + options.durationSeconds * 1000;
+    const sender = async (worker: number) => {
+      for (let i = 0; Date.now() < deadline; i++) {
+        await producer.send({ topic: options.topic, acks: -1, messages: [{ key: `USER-${(worker * 7 + i) % 100}`, value: '{"bench":true}' }] });
+        sent++;
+      }
+    };
+    await Promise.all(Array.from({ length: options.concurrency }, (_, worker) => sender(worker)));
+    return sent / ((Date.now() - started) / 1000);
+  });
+}
+
+/**
+ * What the broker itself can store: the same producer sending batches of `batchSize` records back to
+ * back, as the coalescing publisher does under load. The one-record baseline above measures round
+ * trips; this one the broker.
+ */
+export function batchedKafkaBaseline(options: { connection: KafkaConnection; topic: string; batchSize: number; durationSeconds: number }): Promise<number> {
+  return withBaselineProducer(options.connection, options.topic, async (producer) => {
+    const value = JSON.stringify({ specVersion: 1, type: 'payment.initiated', payload: { orderId: 'BASELINE-000000', amountMinor: '100', currency: 'USD' } });
+    let sent = 0;
+    const started = Date.now();
+    const deadline = started + options.durationSeconds * 1000;
     for (let batch = 0; Date.now() < deadline; batch++) {
       const messages = Array.from({ length: options.batchSize }, (_, i) => ({ key: `USER-${(batch * options.batchSize + i) % 2000}`, value }));
       await producer.send({ topic: options.topic, acks: -1, messages });
       sent += messages.length;
     }
     return sent / ((Date.now() - started) / 1000);
-  } finally {
-    await producer.disconnect();
-    await admin.deleteTopics({ topics: [options.topic] }).catch(() => undefined);
-    await admin.disconnect();
-  }
+  });
 }
