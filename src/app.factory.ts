@@ -13,6 +13,7 @@ import { withLogContext } from './logging/log-context.js';
 import { DeadLettersService } from './dead-letters/dead-letters.service.js';
 import { EventPublisher } from './kafka/event-publisher.js';
 import { KafkaStageServer } from './kafka/kafka-stage.server.js';
+import { PaymentLifecycle } from './payments/payment-lifecycle.service.js';
 import { KafkaTopics } from './kafka/kafka-topics.js';
 import { installHttpMetrics } from './metrics/http-metrics.js';
 import { MetricsService } from './metrics/metrics.service.js';
@@ -77,6 +78,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
           topics: app.get(KafkaTopics),
           publisher: app.get(EventPublisher),
           deadLetters: app.get(DeadLettersService),
+          effects: app.get(PaymentLifecycle),
           metrics: app.get(MetricsService),
           stages: config.roles.stages,
         }),

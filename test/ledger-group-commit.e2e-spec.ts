@@ -118,25 +118,48 @@ describe('ledger group commit (PostgreSQL)', () => {
     expect(transfers[0].n).toBe('1');
   });
 
-  it('fails only the bad posting of a group: its neighbours are posted one by one', async () => {
-    const user = payer();
-    await fund(user, '10.00');
+  it("fails only the bad posting of a group: other payers' postings are posted one by one", async () => {
+    const [user, second, third] = [payer(), payer(), payer()];
+    for (const u of [user, second, third]) await fund(u, '10.00');
     const good = [randomUUID(), randomUUID(), randomUUID()];
     const badId = randomUUID();
     const settled = await Promise.allSettled([
       ledger.postPayment(good[0], payment(user, '100')),
       // An order id longer than the column: PostgreSQL refuses the row, and with it the group's transaction.
       ledger.postPayment(badId, payment(user, '100', { orderId: 'X'.repeat(80) })),
-      ledger.postPayment(good[1], payment(user, '100')),
-      ledger.postPayment(good[2], payment(user, '100')),
+      ledger.postPayment(good[1], payment(second, '100')),
+      ledger.postPayment(good[2], payment(third, '100')),
     ]);
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     const rows: { id: string; status: string }[] = await db.query(`SELECT id, status FROM payments WHERE id = ANY($1::uuid[])`, [[...good, badId]]);
     expect(rows.map((r) => r.status).sort()).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
-    const wallet = await walletOf(user);
-    expect(BigInt(wallet!.creditsPosted) - BigInt(wallet!.debitsPosted)).toBe(700n);
+    for (const u of [user, second, third]) {
+      const wallet = await walletOf(u);
+      expect(BigInt(wallet!.creditsPosted) - BigInt(wallet!.debitsPosted)).toBe(900n);
+    }
     // This suite's payers only: the database is shared with the other suites.
     expect(await checkLedgerInvariants(db.manager, { userIds: payers })).toEqual([]);
+  });
+
+  it("posts a stage batch as one group in its order; after a payer's posting fails, that payer's later ones wait and others go on", async () => {
+    const [user, other] = [payer(), payer()];
+    await fund(user, '10.00');
+    await fund(other, '10.00');
+    const ids = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const results = await ledger.postAll([
+      { paymentId: ids[0], payment: payment(user, '100'), riskScore: 10 },
+      // Refused by PostgreSQL (longer than the column): the group falls back to one by one.
+      { paymentId: ids[1], payment: payment(user, '100', { orderId: 'X'.repeat(80) }), riskScore: 10 },
+      { paymentId: ids[2], payment: payment(user, '100'), riskScore: 10 },
+      { paymentId: ids[3], payment: payment(other, '100'), riskScore: 10 },
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ message: expect.stringContaining('Held back') });
+    const rows: { id: string; risk_score: number }[] = await db.query(`SELECT id, risk_score FROM payments WHERE id = ANY($1::uuid[]) ORDER BY id`, [ids]);
+    expect(rows.map((r) => r.id).sort()).toEqual([ids[0], ids[3]].sort());
+    expect(rows.every((r) => r.risk_score === 10)).toBe(true);
+    // Nothing of the held-back payment moved: it is posted when the stage retries it, after the one before it.
+    expect(BigInt((await walletOf(user))!.debitsPosted)).toBe(100n);
   });
 });
 

@@ -195,16 +195,23 @@ describe('observability (real Kafka, Redis and PostgreSQL)', () => {
     // has counted it and returned: wait for the counts to arrive, then require exactly N.
     const stages = ['validation', 'fraud', 'ledger'];
     const rise = (text: string, name: string, labels?: (labels: string) => boolean) => sampleSum(text, name, labels) - sampleSum(before, name, labels);
+    const stepsOf = (stage: string) => (l: string) => l.includes(`stage="${stage}"`) && l.includes('outcome="step"');
     const after = await eventually(
       () => prometheusText(),
-      (t) => rise(t, 'payments_finalized_total') >= N && stages.every((stage) => rise(t, 'payment_stage_seconds_count', (l) => l.includes(`stage="${stage}"`)) >= N),
+      (t) => rise(t, 'payments_finalized_total') >= N && stages.every((stage) => rise(t, 'payment_stage_events_total', stepsOf(stage)) >= N),
       10_000,
     );
     expect(rise(after, 'payments_accepted_total')).toBe(N);
     expect(rise(after, 'payments_finalized_total')).toBe(N);
     expect(rise(after, 'payments_finalized_total', (l) => l.includes('status="COMPLETED"') && l.includes('currency="USD"'))).toBe(N);
     expect(rise(after, 'payment_end_to_end_seconds_count')).toBe(N);
-    for (const stage of stages) expect(rise(after, 'payment_stage_seconds_count', (l) => l.includes(`stage="${stage}"`))).toBeGreaterThanOrEqual(N);
+    for (const stage of stages) {
+      // Counted per event, timed per batch: each stage settled every payment, in at most as many batches.
+      expect(rise(after, 'payment_stage_events_total', stepsOf(stage))).toBeGreaterThanOrEqual(N);
+      const batches = rise(after, 'payment_stage_batch_seconds_count', (l) => l.includes(`stage="${stage}"`));
+      expect(batches).toBeGreaterThanOrEqual(1);
+      expect(batches).toBeLessThanOrEqual(rise(after, 'payment_stage_events_total', (l) => l.includes(`stage="${stage}"`)));
+    }
     expect(sampleSum(after, 'kafka_produce_seconds_count')).toBeGreaterThan(sampleSum(before, 'kafka_produce_seconds_count'));
 
     // The same numbers through Actuator's door.

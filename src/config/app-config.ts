@@ -83,7 +83,6 @@ export class AppConfig {
     retryInitialMs: number;
     retryMaxMs: number;
     partitionsConcurrency: number;
-    payersConcurrency: number;
     sessionTimeoutMs: number;
     /** Kafka's fetch.min.bytes and fetch.max.wait.ms for the stage consumers. */
     fetchMinBytes: number;
@@ -161,7 +160,6 @@ export class AppConfig {
       retryInitialMs: vars.STAGE_RETRY_INITIAL_MS,
       retryMaxMs: vars.STAGE_RETRY_MAX_MS,
       partitionsConcurrency: vars.KAFKA_PARTITIONS_CONCURRENCY,
-      payersConcurrency: vars.STAGE_PAYERS_CONCURRENCY,
       sessionTimeoutMs: vars.KAFKA_SESSION_TIMEOUT_MS,
       fetchMinBytes: vars.KAFKA_FETCH_MIN_BYTES,
       fetchMaxWaitMs: vars.KAFKA_FETCH_MAX_WAIT_MS,

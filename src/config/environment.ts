@@ -182,10 +182,6 @@ export class EnvironmentVariables {
   @IsInt() @Min(1) @Max(100)
   KAFKA_PARTITIONS_CONCURRENCY = 12;
 
-  /** Payers whose events one partition's batch works on at once (each payer's events stay in order). */
-  @IsInt() @Min(1) @Max(10_000)
-  STAGE_PAYERS_CONCURRENCY = 256;
-
   /**
    * The seed's levers against lag and backlog (Kafka's fetch.min.bytes, fetch.max.wait.ms and
    * max.poll.records): the broker answers a stage's fetch once it has this many bytes or this many

@@ -5,7 +5,7 @@ import type { Repository } from 'typeorm';
 import { ApiError } from '../http/api-error.js';
 import { EventPublisher } from '../kafka/event-publisher.js';
 import type { DeadLetter, DeadLetterSink } from '../kafka/kafka-stage.server.js';
-import { PermanentEventError } from '../kafka/stage-context.js';
+import { PermanentEventError } from '../kafka/stage-batch.js';
 import { asPaymentEvent } from '../payments/payment-events.js';
 import { PaymentLifecycle } from '../payments/payment-lifecycle.service.js';
 import { DeadLetterRecord } from './dead-letter.entity.js';

@@ -1,45 +1,33 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import type { EventEnvelope } from '../kafka/event-envelope.js';
+import type { StageMessage, StageOutcome } from '../kafka/stage-batch.js';
 import { StageErrorFilter } from '../kafka/stage-error.filter.js';
 import { StageEvent } from '../kafka/stage-event.decorator.js';
 import { TOPICS } from '../kafka/topics.js';
-import { asPaymentEvent, PAYMENT_EVENT_TYPES, type ApprovedPaymentPayload } from '../payments/payment-events.js';
-import { PaymentLifecycle } from '../payments/payment-lifecycle.service.js';
+import { PAYMENT_EVENT_TYPES, type ApprovedPaymentPayload } from '../payments/payment-events.js';
+import { advanceTo, decideEachPayment, finishAs, type PaymentStep } from '../payments/payment-lifecycle.service.js';
 import { FraudService } from './fraud.service.js';
 
 /** Stage 2: validated payments are scored, then approved or rejected with a FRAUD_* reason. */
 @Controller()
 @UseFilters(StageErrorFilter)
 export class FraudConsumer {
-  constructor(
-    private readonly fraud: FraudService,
-    private readonly lifecycle: PaymentLifecycle,
-  ) {}
+  constructor(private readonly fraud: FraudService) {}
 
   @StageEvent(TOPICS.validated, 'fraud')
-  async onValidated(@Payload() event: EventEnvelope<unknown>): Promise<void> {
-    const payment = asPaymentEvent(event);
-    if (await this.lifecycle.isFinished(event.paymentId)) return;
-    const decision = await this.fraud.assess(event.paymentId, payment.payload);
-    const risk = { score: decision.score, rules: decision.rules };
-    if (decision.approved) {
-      await this.lifecycle.advance<ApprovedPaymentPayload>(payment, {
-        status: 'APPROVED',
-        stage: 'fraud',
-        topic: TOPICS.approved,
-        type: PAYMENT_EVENT_TYPES.approved,
-        payload: { ...payment.payload, risk },
-        detail: { risk },
+  onValidated(@Payload() batch: StageMessage[]): Promise<StageOutcome<PaymentStep>[]> {
+    return decideEachPayment(batch, async (payments) => {
+      // In offset order: a payer's velocity window counts its earlier payments of this batch too.
+      const decisions = await this.fraud.assessAll(payments.map((p) => ({ paymentId: p.paymentId, payment: p.payload })));
+      return payments.map((payment, i) => {
+        const decision = decisions[i];
+        const risk = { score: decision.score, rules: decision.rules };
+        if (!decision.approved) {
+          return finishAs(payment, { status: 'REJECTED', stage: 'fraud', reason: decision.reason ?? 'FRAUD_SUSPECTED', riskScore: decision.score, detail: { risk } });
+        }
+        const approved: ApprovedPaymentPayload = { ...payment.payload, risk };
+        return advanceTo(payment, { status: 'APPROVED', stage: 'fraud', topic: TOPICS.approved, type: PAYMENT_EVENT_TYPES.approved, payload: approved, detail: { risk } });
       });
-    } else {
-      await this.lifecycle.finish(payment, {
-        status: 'REJECTED',
-        stage: 'fraud',
-        reason: decision.reason ?? 'FRAUD_SUSPECTED',
-        riskScore: decision.score,
-        detail: { risk },
-      });
-    }
+    });
   }
 }

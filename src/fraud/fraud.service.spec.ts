@@ -18,7 +18,7 @@ function serviceWith(window: Partial<VelocityWindow>, env: Record<string, string
     ...env,
   });
   const velocity = {
-    record: async () => ({ count: 1, amountMinor: 1000n, firstSeenAt: NOW - 48 * HOUR, ...window }),
+    recordAll: async (entries: unknown[]) => entries.map(() => ({ count: 1, amountMinor: 1000n, firstSeenAt: NOW - 48 * HOUR, ...window })),
   } as unknown as VelocityStore;
   return new FraudService(config, velocity);
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import type { PaymentPayload, RiskAssessment } from '../payments/payment-events.js';
-import { VelocityStore } from './velocity.store.js';
+import { VelocityStore, type VelocityWindow } from './velocity.store.js';
 
 /** Rules in the order they are reported; the first that fires names the rejection. */
 export const FRAUD_RULES = {
@@ -30,15 +30,25 @@ export class FraudService {
     private readonly velocity: VelocityStore,
   ) {}
 
+  /** One payment, as a batch of one. */
   async assess(paymentId: string, payment: PaymentPayload, now = Date.now()): Promise<FraudDecision> {
+    return (await this.assessAll([{ paymentId, payment }], now))[0];
+  }
+
+  /** A batch in offset order: one velocity call for all, then each payment's rules against its window. */
+  async assessAll(items: { paymentId: string; payment: PaymentPayload }[], now = Date.now()): Promise<FraudDecision[]> {
+    const entries = items.map(({ paymentId, payment }) => ({ userId: payment.userId, currency: payment.currency, paymentId, amountMinor: payment.amountMinor }));
+    const windows = await this.velocity.recordAll(entries, this.config.fraud.velocityWindowSeconds, now);
+    return items.map(({ payment }, i) => this.decide(payment, windows[i], now));
+  }
+
+  private decide(payment: PaymentPayload, window: VelocityWindow, now: number): FraudDecision {
     const rules = this.config.fraud;
     const amount = BigInt(payment.amountMinor);
     const fired: FraudRule[] = [];
     if (rules.blocklist.has(payment.userId)) fired.push('FRAUD_BLOCKLISTED');
     const threshold = rules.amountThresholds[payment.currency];
     if (threshold !== undefined && amount > threshold) fired.push('FRAUD_AMOUNT_THRESHOLD');
-
-    const window = await this.velocity.record(payment.userId, payment.currency, paymentId, payment.amountMinor, rules.velocityWindowSeconds, now);
     const newUserLimit = rules.newUserLimits[payment.currency];
     const isNew = rules.newUserHours > 0 && now - window.firstSeenAt < rules.newUserHours * 3600_000;
     if (isNew && newUserLimit !== undefined && amount > newUserLimit) fired.push('FRAUD_NEW_USER_LIMIT');

@@ -12,21 +12,34 @@ export interface VelocityWindow {
   firstSeenAt: number;
 }
 
+export interface VelocityEntry {
+  userId: string;
+  currency: string;
+  paymentId: string;
+  amountMinor: string;
+}
+
 /**
  * Sliding window per payer and currency in a sorted set scored by time. The member is the payment id
- * with its amount, so a redelivered payment is counted once; the first-seen time is set once.
+ * with its amount, so a redelivered payment is counted once; the first-seen time is set once. Records
+ * a batch's payments in their order in one call (KEYS: window and first-seen of each), so a payer's
+ * window counts that payer's earlier payments of the same batch.
  */
 const RECORD_SCRIPT = `
-local window, firstSeen = KEYS[1], KEYS[2]
-local now, windowMs, member, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-redis.call('ZREMRANGEBYSCORE', window, '-inf', now - windowMs)
-redis.call('ZADD', window, 'NX', now, member)
-redis.call('PEXPIRE', window, windowMs)
-redis.call('SET', firstSeen, now, 'NX', 'EX', ttl)
-local members = redis.call('ZRANGE', window, 0, -1)
-local total = 0
-for _, m in ipairs(members) do total = total + tonumber(string.match(m, ':(%d+)$')) end
-return { #members, tostring(total), redis.call('GET', firstSeen) }
+local now, windowMs, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local results = {}
+for i = 1, #KEYS / 2 do
+  local window, firstSeen, member = KEYS[i * 2 - 1], KEYS[i * 2], ARGV[3 + i]
+  redis.call('ZREMRANGEBYSCORE', window, '-inf', now - windowMs)
+  redis.call('ZADD', window, 'NX', now, member)
+  redis.call('PEXPIRE', window, windowMs)
+  redis.call('SET', firstSeen, now, 'NX', 'EX', ttl)
+  local members = redis.call('ZRANGE', window, 0, -1)
+  local total = 0
+  for _, m in ipairs(members) do total = total + tonumber(string.match(m, ':(%d+)$')) end
+  results[i] = { #members, tostring(total), redis.call('GET', firstSeen) }
+end
+return results
 `;
 
 /** Remembering a payer for a year is plenty to tell a new one from an old one. */
@@ -34,21 +47,18 @@ const FIRST_SEEN_TTL_SECONDS = 365 * 24 * 3600;
 
 @Injectable()
 export class VelocityStore {
-  private readonly recordPayment: LuaCommand;
+  private readonly recordPayments: LuaCommand;
 
   constructor(@Inject(REDIS) redis: Redis) {
-    this.recordPayment = luaCommand(redis, 'fraudVelocityRecord', 2, RECORD_SCRIPT);
+    this.recordPayments = luaCommand(redis, 'fraudVelocityRecordAll', 'dynamic', RECORD_SCRIPT);
   }
 
-  async record(userId: string, currency: string, paymentId: string, amountMinor: string, windowSeconds: number, now = Date.now()): Promise<VelocityWindow> {
-    const [count, total, firstSeen] = (await this.recordPayment(
-      `fraud:velocity:${userId}:${currency}`,
-      `fraud:first-seen:${userId}`,
-      now,
-      windowSeconds * 1000,
-      `${paymentId}:${amountMinor}`,
-      FIRST_SEEN_TTL_SECONDS,
-    )) as [number, string, string];
-    return { count, amountMinor: BigInt(total), firstSeenAt: Number(firstSeen) };
+  /** Adds each payment to its payer's window, in order, and returns each window as it stood after its payment. */
+  async recordAll(entries: VelocityEntry[], windowSeconds: number, now = Date.now()): Promise<VelocityWindow[]> {
+    if (entries.length === 0) return [];
+    const keys = entries.flatMap((e) => [`fraud:velocity:${e.userId}:${e.currency}`, `fraud:first-seen:${e.userId}`]);
+    const members = entries.map((e) => `${e.paymentId}:${e.amountMinor}`);
+    const windows = (await this.recordPayments(keys.length, ...keys, now, windowSeconds * 1000, FIRST_SEEN_TTL_SECONDS, ...members)) as [number, string, string][];
+    return windows.map(([count, total, firstSeen]) => ({ count, amountMinor: BigInt(total), firstSeenAt: Number(firstSeen) }));
   }
 }

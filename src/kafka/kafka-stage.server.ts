@@ -10,8 +10,9 @@ import type { EventEnvelope } from './event-envelope.js';
 import type { EventPublisher } from './event-publisher.js';
 import { createKafka } from './kafka-client.factory.js';
 import type { KafkaTopics } from './kafka-topics.js';
-import { chunksOf, committableOffsets, forEachLimited, lanesByKey } from './payer-lanes.js';
-import { PermanentEventError, StageContext } from './stage-context.js';
+import { chunksOf, groupsByKey } from './batch-slices.js';
+import { holdBackBehindRetries, PermanentEventError, type StageEffects, type StageMessage, type StageOutcome } from './stage-batch.js';
+import { StageContext } from './stage-context.js';
 import type { StageHandlerExtras } from './stage-event.decorator.js';
 import { deadLetterTopicOf } from './topics.js';
 
@@ -24,7 +25,7 @@ export interface DeadLetter {
   value: string;
   headers: Record<string, string>;
   /** The parsed envelope, when the message was one. */
-  envelope: EventEnvelope | null;
+  envelope: EventEnvelope<unknown> | null;
   error: Error;
   attempts: number;
   consumerGroup: string;
@@ -40,6 +41,8 @@ export interface KafkaStageServerDeps {
   topics: KafkaTopics;
   publisher: EventPublisher;
   deadLetters: DeadLetterSink;
+  /** The pipeline core: which payments ended, and applying a batch's steps. */
+  effects: StageEffects;
   metrics: MetricsService;
   /** Stages this instance runs (APP_ROLES); handlers of the others are not subscribed. Default: all. */
   stages?: ReadonlySet<string>;
@@ -49,11 +52,13 @@ export interface KafkaStageServerDeps {
  * A NestJS transport strategy that keeps the consumer-controller model (@StageEvent handlers) but runs
  * Kafka the way a payment pipeline needs:
  * - one consumer group per stage, so stages scale and rebalance independently;
- * - eachBatch with several partitions at once; within a partition's batch several payers at once,
- *   each payer's messages strictly in order;
- * - an offset is resolved (and so committed) only after its handler's effects are done: at-least-once;
- * - failures retried in place with exponential backoff (keeping one payer's order), then sent to
- *   `<topic>-dlt` with Spring Kafka's headers; malformed events go there at once.
+ * - eachBatch with several partitions at once; a handler gets a partition's batch (in chunks of
+ *   STAGE_BATCH_MAX_RECORDS) in one call and answers one outcome per event, so a batch costs the same
+ *   few round trips whatever its size (docs/PERFORMANCE.md, "How a batch flows");
+ * - a chunk's offset is committed only after its effects are done: at-least-once;
+ * - failures narrowed down to the events that cause them, retried in place with exponential backoff
+ *   (keeping one payer's order), then sent to `<topic>-dlt` with Spring Kafka's headers; malformed
+ *   events go there at once.
  */
 export class KafkaStageServer extends Server implements CustomTransportStrategy {
   private readonly log = new Logger(KafkaStageServer.name);
@@ -130,82 +135,158 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
   }
 
   /**
-   * One partition's batch: payers' lanes run at once (so their handlers' Kafka sends, Redis calls and
-   * ledger postings coalesce into few round trips), each payer's events strictly in order.
+   * One partition's batch, STAGE_BATCH_MAX_RECORDS events at a time (Kafka's max.poll.records): the
+   * stage decides the whole chunk in one handler call, the pipeline core applies its steps in a
+   * constant number of round trips, and the chunk's offset is committed after its effects.
    */
   private async processBatch(payload: EachBatchPayload, groupId: string, stage: string): Promise<void> {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
     const logicalTopic = this.deps.topics.logical(batch.topic);
     const handler = this.getHandlerByPattern(logicalTopic);
     if (!handler) throw new Error(`No handler for topic ${batch.topic}`);
-    // At most STAGE_BATCH_MAX_RECORDS at a time (Kafka's max.poll.records), committed chunk by chunk.
+    const { skipFinished } = handler.extras as StageHandlerExtras;
     for (const chunk of chunksOf(batch.messages, this.deps.config.pipeline.batchMaxRecords)) {
-      const handled = new Set<string>();
-      try {
-        await forEachLimited(lanesByKey(chunk), this.deps.config.pipeline.payersConcurrency, async (lane) => {
-          for (const message of lane) {
-            if (!isRunning() || isStale()) return;
-            const timed = this.deps.metrics.startStage(stage);
-            await this.processMessage(handler, stage, batch.topic, batch.partition, message, groupId, heartbeat);
-            timed();
-            handled.add(message.offset);
-            await heartbeat();
-          }
-        });
-      } finally {
-        for (const offset of committableOffsets(chunk, handled)) resolveOffset(offset);
-      }
+      if (!isRunning() || isStale()) return;
+      const run: StageRun = {
+        handler,
+        stage,
+        groupId,
+        skipFinished,
+        context: new StageContext([batch.topic, batch.partition, stage]),
+        heartbeat,
+        stopped: () => !isRunning() || isStale(),
+      };
+      const label = `${batch.topic}[${batch.partition}]@${chunk[0].offset}-${chunk.at(-1)!.offset}`;
+      const settled = await withLogContext({ stage, batch: label }, () => this.settleChunk(run, batch.topic, batch.partition, chunk));
+      // Stopped by a rebalance or shutdown: nothing of the chunk is committed, it is delivered again.
+      if (!settled) return;
+      resolveOffset(chunk.at(-1)!.offset);
       await commitOffsetsIfNecessary();
-      // A gap (a rebalance stopped the chunk): the rest of the batch is delivered again from it.
-      if (handled.size < chunk.length) return;
+      await heartbeat();
     }
   }
 
-  private async processMessage(
-    handler: MessageHandler,
-    stage: string,
-    topic: string,
-    partition: number,
-    message: KafkaMessage,
-    groupId: string,
-    heartbeat: () => Promise<void>,
-  ): Promise<void> {
-    const headers = decodeHeaders(message.headers);
-    const value = message.value?.toString() ?? '';
-    const envelope = parseEnvelope(value);
-    const { maxAttempts } = this.deps.config.pipeline;
-    if (!envelope) {
-      const error = new PermanentEventError('Malformed event: not a payment event envelope');
-      return this.deadLetter({ topic, partition, offset: message.offset, key: message.key?.toString() ?? null, value, headers, envelope, error, attempts: 1, consumerGroup: groupId });
-    }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const context = new StageContext([topic, partition, message.offset, headers, attempt]);
-        // Log lines of this message carry the payment and the correlation id of the request that began it.
-        await withLogContext({ correlationId: envelope.correlationId, paymentId: envelope.paymentId }, async () => {
-          if (attempt === 1) this.trace.write(() => `Payment ${envelope.paymentId} taken by the ${stage} stage from ${topic}[${partition}]@${message.offset} (${envelope.type})`);
-          return lastValueFrom(this.transformToObservable(await handler(envelope, context)), { defaultValue: undefined });
-        });
-        return;
-      } catch (caught) {
-        const error = caught instanceof Error ? caught : new Error(String(caught));
-        const permanent = error instanceof PermanentEventError;
-        if (permanent || attempt >= maxAttempts) {
-          return this.deadLetter({ topic, partition, offset: message.offset, key: message.key?.toString() ?? null, value, headers, envelope, error, attempts: attempt, consumerGroup: groupId });
-        }
-        const delay = this.backoff(attempt);
-        this.log.warn(`${topic}[${partition}]@${message.offset} payment ${envelope.paymentId} attempt ${attempt} failed (${error.message}); retrying in ${delay} ms`);
-        await sleep(delay);
-        await heartbeat();
+  /**
+   * Brings every event of the chunk to an end: applied, skipped or dead-lettered. Events to retry go
+   * round again after a backoff, each with its own attempt count, in offset order. False if stopped.
+   */
+  private async settleChunk(run: StageRun, topic: string, partition: number, chunk: KafkaMessage[]): Promise<boolean> {
+    const timer = this.deps.metrics.startStageBatch(run.stage);
+    const malformed: DeadLetter[] = [];
+    let pending: StageMessage[] = [];
+    for (const message of chunk) {
+      const headers = decodeHeaders(message.headers);
+      const value = message.value?.toString() ?? '';
+      const key = message.key?.toString() ?? null;
+      const envelope = parseEnvelope(value);
+      if (envelope) {
+        pending.push({ envelope, value, topic, partition, offset: message.offset, key, headers, attempt: 1 });
+        this.trace.writeFor(envelope, () => `Payment ${envelope.paymentId} taken by the ${run.stage} stage from ${topic}[${partition}]@${message.offset} (${envelope.type})`);
+      } else {
+        const error = new PermanentEventError('Malformed event: not a payment event envelope');
+        malformed.push({ topic, partition, offset: message.offset, key, value, headers, envelope, error, attempts: 1, consumerGroup: run.groupId });
       }
     }
+    if (malformed.length > 0) await this.deadLetterAll(malformed);
+    const tally: Record<StageOutcome['kind'], number> = { step: 0, skip: 0, retry: 0, 'dead-letter': malformed.length };
+    const { maxAttempts } = this.deps.config.pipeline;
+    while (pending.length > 0) {
+      if (run.stopped()) return false;
+      const outcomes = await this.decideNarrowing(run, pending);
+      const again: StageMessage[] = [];
+      const letters: DeadLetter[] = [];
+      let failedAttempt = 0;
+      outcomes.forEach((outcome, i) => {
+        const message = pending[i];
+        tally[outcome.kind]++;
+        if (outcome.kind === 'dead-letter' || (outcome.kind === 'retry' && !outcome.heldBack && message.attempt >= maxAttempts)) {
+          letters.push(this.letterOf(run, message, outcome.error));
+        } else if (outcome.kind === 'retry' && outcome.heldBack) {
+          again.push(message);
+        } else if (outcome.kind === 'retry') {
+          failedAttempt = Math.max(failedAttempt, message.attempt);
+          this.log.warn(`${topic}[${partition}]@${message.offset} payment ${message.envelope.paymentId} attempt ${message.attempt} failed (${outcome.error.message}); retrying`);
+          again.push({ ...message, attempt: message.attempt + 1 });
+        }
+      });
+      if (letters.length > 0) await this.deadLetterAll(letters);
+      pending = again;
+      // Only events held back behind a dead letter: they go on at once.
+      if (pending.length > 0 && failedAttempt > 0) {
+        await sleep(this.backoff(failedAttempt));
+        await run.heartbeat();
+      }
+    }
+    timer(tally);
+    return true;
   }
 
-  /** Publishes the original record to `<topic>-dlt` with Spring Kafka's headers, then hands it to the sink. */
-  private async deadLetter(letter: DeadLetter): Promise<void> {
-    this.log.error(`${letter.topic}[${letter.partition}]@${letter.offset} dead-lettered after ${letter.attempts} attempt(s): ${letter.error.message}`);
-    await this.deps.publisher.publishRecords([
-      {
+  /**
+   * Decides and applies the events together; when that fails, narrows the failure down so that one bad
+   * event cannot hold its neighbours for long: the events split by payer into up to NARROWING_FANOUT
+   * groups that run at once (payers are independent), down to one payer, whose events then go one
+   * after another (a payer's later events wait behind a failed one). Returns one outcome per event.
+   */
+  private async decideNarrowing(run: StageRun, messages: StageMessage[]): Promise<StageOutcome[]> {
+    try {
+      return await this.decideAndApply(run, messages);
+    } catch (caught) {
+      const error = caught instanceof Error ? caught : new Error(String(caught));
+      const failed: StageOutcome = error instanceof PermanentEventError ? { kind: 'dead-letter', error } : { kind: 'retry', error };
+      if (messages.length === 1) return [failed];
+      const groups = groupsByKey(messages, NARROWING_FANOUT);
+      if (groups.length > 1) {
+        const outcomes: StageOutcome[] = new Array<StageOutcome>(messages.length);
+        await Promise.all(
+          groups.map(async (group) => {
+            const decided = await this.decideNarrowing(run, group.map((i) => messages[i]));
+            group.forEach((index, j) => (outcomes[index] = decided[j]));
+          }),
+        );
+        return outcomes;
+      }
+      const [first] = await this.decideNarrowing(run, messages.slice(0, 1));
+      if (first.kind === 'retry') return [first, ...messages.slice(1).map((): StageOutcome => ({ kind: 'retry', error: first.error, heldBack: true }))];
+      return [first, ...(await this.decideNarrowing(run, messages.slice(1)))];
+    }
+  }
+
+  /**
+   * One pass over events in offset order: one Redis call for which payments already ended, one handler
+   * call for the rest, then one apply of all their steps. Throws if the handler or the effects failed.
+   */
+  private async decideAndApply(run: StageRun, messages: StageMessage[]): Promise<StageOutcome[]> {
+    const finished = run.skipFinished ? await this.deps.effects.finished(messages.map((m) => m.envelope.paymentId)) : NONE;
+    const open = finished.size === 0 ? messages : messages.filter((m) => !finished.has(m.envelope.paymentId));
+    const decided = open.length === 0 ? [] : holdBackBehindRetries(open, await this.invoke(run, open));
+    await this.deps.effects.apply(decided.flatMap((outcome, i) => (outcome.kind === 'step' ? [{ message: open[i], step: outcome.step }] : [])));
+    if (open === messages) return decided;
+    const byMessage = new Map(open.map((m, i) => [m, decided[i]]));
+    return messages.map((m) => byMessage.get(m) ?? { kind: 'skip' });
+  }
+
+  private async invoke(run: StageRun, messages: StageMessage[]): Promise<StageOutcome[]> {
+    const result = await run.handler(messages, run.context);
+    const outcomes = (await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined })) as StageOutcome[] | undefined;
+    if (!Array.isArray(outcomes) || outcomes.length !== messages.length) {
+      throw new Error(`The ${run.stage} handler returned ${Array.isArray(outcomes) ? outcomes.length : 'no'} outcomes for ${messages.length} events`);
+    }
+    return outcomes;
+  }
+
+  private letterOf(run: StageRun, message: StageMessage, error: Error): DeadLetter {
+    const { topic, partition, offset, key, headers, envelope, attempt } = message;
+
+    return { topic, partition, offset, key, value: message.value, headers, envelope, error, attempts: attempt, consumerGroup: run.groupId };
+  }
+
+  /** Publishes the original records to `<topic>-dlt` with Spring Kafka's headers (one produce), then hands each to the sink. */
+  private async deadLetterAll(letters: DeadLetter[]): Promise<void> {
+    for (const letter of letters) {
+      this.log.error(`${letter.topic}[${letter.partition}]@${letter.offset} dead-lettered after ${letter.attempts} attempt(s): ${letter.error.message}`);
+    }
+    await this.deps.publisher.publishRecords(
+      letters.map((letter) => ({
         topic: deadLetterTopicOf(letter.topic),
         key: letter.key,
         value: letter.value,
@@ -219,10 +300,12 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
           'kafka_dlt-exception-message': letter.error.message.slice(0, 1000),
           'retry_topic-attempts': String(letter.attempts),
         },
-      },
-    ]);
-    this.deps.metrics.deadLettered(letter.topic);
-    await this.deps.deadLetters.record(letter);
+      })),
+    );
+    for (const letter of letters) {
+      this.deps.metrics.deadLettered(letter.topic);
+      await this.deps.deadLetters.record(letter);
+    }
   }
 
   private backoff(attempt: number): number {
@@ -260,6 +343,21 @@ export function parseEnvelope(value: string): EventEnvelope | null {
     typeof e.payload === 'object' &&
     e.payload !== null;
   return valid ? (e as EventEnvelope) : null;
+}
+
+/** How many groups of payers a failed batch splits into at each step of narrowing it down. */
+const NARROWING_FANOUT = 16;
+const NONE: ReadonlySet<string> = new Set();
+
+/** One chunk's handler and where it runs. */
+interface StageRun {
+  handler: MessageHandler;
+  stage: string;
+  groupId: string;
+  skipFinished: boolean;
+  context: StageContext;
+  heartbeat: () => Promise<void>;
+  stopped: () => boolean;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

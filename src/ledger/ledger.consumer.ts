@@ -1,28 +1,32 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import type { EventEnvelope } from '../kafka/event-envelope.js';
+import type { StageMessage, StageOutcome } from '../kafka/stage-batch.js';
 import { StageErrorFilter } from '../kafka/stage-error.filter.js';
 import { StageEvent } from '../kafka/stage-event.decorator.js';
 import { TOPICS } from '../kafka/topics.js';
-import { asPaymentEvent, type ApprovedPaymentPayload } from '../payments/payment-events.js';
-import { PaymentLifecycle } from '../payments/payment-lifecycle.service.js';
+import type { ApprovedPaymentPayload } from '../payments/payment-events.js';
+import { announce, decideEachPayment, type PaymentStep } from '../payments/payment-lifecycle.service.js';
 import { LedgerService } from './ledger.service.js';
 
 /** Stage 3: approved payments are posted to the ledger, then announced COMPLETED or DECLINED. */
 @Controller()
 @UseFilters(StageErrorFilter)
 export class LedgerConsumer {
-  constructor(
-    private readonly ledger: LedgerService,
-    private readonly lifecycle: PaymentLifecycle,
-  ) {}
+  constructor(private readonly ledger: LedgerService) {}
 
-  @StageEvent(TOPICS.approved, 'ledger')
-  async onApproved(@Payload() event: EventEnvelope<unknown>): Promise<void> {
-    const payment = asPaymentEvent(event);
-    const risk = (payment.payload as Partial<ApprovedPaymentPayload>).risk;
-    const { record } = await this.ledger.postPayment(payment.paymentId, payment.payload, risk?.score ?? null);
-    // Also after a redelivery: the earlier delivery may have stopped between its commit and this announcement.
-    await this.lifecycle.announce(payment, record);
+  // Also payments that already ended: a redelivery re-announces the outcome that stands, as the earlier
+  // delivery may have stopped between its commit and its announcement. PostgreSQL decides, not Redis.
+  @StageEvent(TOPICS.approved, 'ledger', { skipFinished: false })
+  onApproved(@Payload() batch: StageMessage[]): Promise<StageOutcome<PaymentStep>[]> {
+    return decideEachPayment(batch, async (payments) => {
+      const postings = await this.ledger.postAll(
+        payments.map((p) => ({ paymentId: p.paymentId, payment: p.payload, riskScore: (p.payload as Partial<ApprovedPaymentPayload>).risk?.score ?? null })),
+      );
+      return postings.map((posting, i): StageOutcome<PaymentStep> =>
+        posting.status === 'fulfilled' ? announce(payments[i], posting.value.record) : { kind: 'retry', error: asError(posting.reason) },
+      );
+    });
   }
 }
+
+const asError = (reason: unknown): Error => (reason instanceof Error ? reason : new Error(String(reason)));

@@ -14,7 +14,7 @@ export interface PostingResult {
   decidedNow: boolean;
 }
 
-interface PostingRequest {
+export interface PostingRequest {
   paymentId: string;
   payment: PaymentPayload;
   riskScore: number | null;
@@ -59,6 +59,11 @@ export class LedgerService {
     return this.postings.submit({ paymentId, payment, riskScore });
   }
 
+  /** Posts a stage batch as one group, in its order: one result per request (a rejected one is to be retried). */
+  postAll(requests: PostingRequest[]): Promise<PromiseSettledResult<PostingResult>[]> {
+    return this.postGroup(requests);
+  }
+
   /** A user's wallets, one per currency they hold. */
   walletsOf(userId: string): Promise<LedgerAccount[]> {
     return this.dataSource.manager.find(LedgerAccount, { where: { kind: 'wallet', ownerId: userId }, order: { currency: 'ASC' } });
@@ -71,11 +76,19 @@ export class LedgerService {
       if (requests.length === 1) return [{ status: 'rejected', reason: error }];
       this.logger.warn(`A group of ${requests.length} postings failed (${(error as Error).message}); posting them one by one`);
       const results: PromiseSettledResult<PostingResult>[] = [];
-      // One after another: a payer's postings keep their order.
+      // One after another: a payer's postings keep their order, and after one of them failed its later
+      // ones wait (are not posted) until it is retried, so none overtakes it.
+      const failedPayers = new Map<string, unknown>();
       for (const request of requests) {
+        const earlier = failedPayers.get(request.payment.userId);
+        if (earlier !== undefined) {
+          results.push({ status: 'rejected', reason: new Error(`Held back behind a failed posting of payer ${request.payment.userId}`, { cause: earlier }) });
+          continue;
+        }
         try {
           results.push({ status: 'fulfilled', value: (await this.postTogether([request]))[0] });
         } catch (reason) {
+          failedPayers.set(request.payment.userId, reason);
           results.push({ status: 'rejected', reason });
         }
       }

@@ -1,9 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-/** What every log line written while handling one request or one Kafka message carries. */
+/** What every log line written while handling one request, or one stage batch, carries. */
 export interface LogContext {
-  correlationId: string;
+  /** The request's, or (in a stage) that of the one payment a line is about. */
+  correlationId?: string;
   paymentId?: string;
+  /** In a stage: which one, and which batch (`topic[partition]@first-last`). */
+  stage?: string;
+  batch?: string;
 }
 
 const storage = new AsyncLocalStorage<LogContext>();

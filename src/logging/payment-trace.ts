@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
+import { currentLogContext, withLogContext } from './log-context.js';
 
 /**
  * One readable line per payment per hop (published, taken by a stage): at `log` on a laptop, so a new
@@ -17,8 +18,18 @@ export class PaymentTrace {
   }
 
   write(message: () => string): void {
+    if (this.enabled()) this.logger[this.level](message());
+  }
+
+  /** A line about one payment of a batch: it carries that payment's ids, whatever the batch's context. */
+  writeFor(ids: { paymentId: string; correlationId: string }, message: () => string): void {
+    if (!this.enabled()) return;
+    const context = { ...currentLogContext(), paymentId: ids.paymentId, correlationId: ids.correlationId };
+    withLogContext(context, () => this.logger[this.level](message()));
+  }
+
+  private enabled(): boolean {
     const root = PinoLogger.root;
-    if (root && !root.isLevelEnabled(this.level === 'log' ? 'info' : 'debug')) return;
-    this.logger[this.level](message());
+    return !root || root.isLevelEnabled(this.level === 'log' ? 'info' : 'debug');
   }
 }

@@ -32,9 +32,8 @@ export function pinoOptions(settings: LogSettings): LoggerOptions {
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: redactPaths(), censor: '[REDACTED]' },
     mixin() {
-      const context = currentLogContext();
-      if (!context) return {};
-      return context.paymentId ? { correlationId: context.correlationId, paymentId: context.paymentId } : { correlationId: context.correlationId };
+      // The context's fields that are set (a request has no stage, a batch no single payment).
+      return currentLogContext() ?? {};
     },
     hooks: {
       // Free text is where key-based redaction cannot look: messages and interpolated values.

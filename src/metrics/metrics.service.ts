@@ -54,14 +54,24 @@ export class MetricsService {
       }),
   );
 
-  readonly stageDuration = reuse(
-    'payment_stage_seconds',
+  readonly stageBatchDuration = reuse(
+    'payment_stage_batch_seconds',
     () =>
       new Histogram({
-        name: 'payment_stage_seconds',
-        help: 'Time a pipeline stage spends on one event, retries included',
+        name: 'payment_stage_batch_seconds',
+        help: 'Time a pipeline stage spends on one batch of events (a chunk of a partition), retries included',
         labelNames: ['stage'] as const,
         buckets: END_TO_END_SECONDS,
+      }),
+  );
+
+  readonly stageEvents = reuse(
+    'payment_stage_events_total',
+    () =>
+      new Counter({
+        name: 'payment_stage_events_total',
+        help: 'Events a pipeline stage settled, by how: step (advanced or ended the payment), skip (already ended), retry (tries that failed), dead-letter',
+        labelNames: ['stage', 'outcome'] as const,
       }),
   );
 
@@ -136,9 +146,13 @@ export class MetricsService {
     if (Number.isFinite(elapsed) && elapsed >= 0) this.paymentEndToEnd.observe({ status: outcome.status }, elapsed);
   }
 
-  /** Starts a timer; the returned function records the seconds since. */
-  startStage(stage: string): () => void {
-    return this.stageDuration.startTimer({ stage });
+  /** Starts a batch's timer; the returned function records its seconds and how many events ended how (one call per batch). */
+  startStageBatch(stage: string): (outcomes: Record<string, number>) => void {
+    const end = this.stageBatchDuration.startTimer({ stage });
+    return (outcomes) => {
+      end();
+      for (const [outcome, count] of Object.entries(outcomes)) if (count > 0) this.stageEvents.inc({ stage, outcome }, count);
+    };
   }
 
   startProduce(records: number): (outcome: 'ok' | 'error') => void {

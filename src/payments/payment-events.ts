@@ -2,7 +2,7 @@ import type { CurrencyCode } from '../money/currencies.js';
 import { formatMinorUnits } from '../money/money.js';
 import { isSupportedCurrency } from '../money/currencies.js';
 import type { EventEnvelope } from '../kafka/event-envelope.js';
-import { PermanentEventError } from '../kafka/stage-context.js';
+import { PermanentEventError } from '../kafka/stage-batch.js';
 import { CLIENT_ID_PATTERN } from './client-id.js';
 import type { PaymentSnapshot } from '../state/payment-state.store.js';
 import type { PaymentStage, PaymentStatus } from '../state/payment-status.js';

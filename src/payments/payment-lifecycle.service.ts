@@ -1,14 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
+import { In, type Repository } from 'typeorm';
 import { createEnvelope, stepEventId, type EventEnvelope } from '../kafka/event-envelope.js';
-import { EventPublisher } from '../kafka/event-publisher.js';
+import { EventPublisher, type OutgoingEvent } from '../kafka/event-publisher.js';
+import { PermanentEventError, type DecidedStep, type StageEffects, type StageMessage, type StageOutcome } from '../kafka/stage-batch.js';
 import { TOPICS } from '../kafka/topics.js';
 import { AfterCommit } from '../metrics/after-commit.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { PaymentStateStore } from '../state/payment-state.store.js';
+import { PaymentStateStore, type StateTransition } from '../state/payment-state.store.js';
 import { isTerminal, type PaymentStage, type PaymentStatus } from '../state/payment-status.js';
-import { PAYMENT_EVENT_TYPES, snapshotOf, type FinalizedPaymentPayload, type PaymentPayload } from './payment-events.js';
+import { asPaymentEvent, PAYMENT_EVENT_TYPES, snapshotOf, type FinalizedPaymentPayload, type PaymentPayload } from './payment-events.js';
 import { PaymentRecord } from './payment-record.entity.js';
 
 export interface TerminalOutcome {
@@ -26,13 +27,72 @@ const TYPE_BY_STATUS = {
   FAILED: PAYMENT_EVENT_TYPES.failed,
 } as const;
 
+/** What a stage decided for one payment, applied by PaymentLifecycle together with the rest of its batch. */
+export type PaymentStep =
+  /** Hand the payment to the next stage's topic. */
+  | {
+      kind: 'advance';
+      event: EventEnvelope<PaymentPayload>;
+      status: PaymentStatus;
+      stage: PaymentStage;
+      topic: string;
+      type: string;
+      payload: PaymentPayload;
+      detail?: Record<string, unknown>;
+    }
+  /** End the payment: record the outcome unless one exists, then announce the one that stands. */
+  | { kind: 'finish'; event: EventEnvelope<PaymentPayload>; outcome: TerminalOutcome }
+  /** Announce an outcome the stage recorded itself (the ledger, in its posting transaction). */
+  | { kind: 'announce'; event: EventEnvelope<PaymentPayload>; record: PaymentRecord; detail?: Record<string, unknown> };
+
+type Advance = Omit<Extract<PaymentStep, { kind: 'advance' }>, 'kind' | 'event'>;
+
+/** The outcome "advance this payment" for a stage's batch handler. */
+export const advanceTo = (event: EventEnvelope<PaymentPayload>, next: Advance): StageOutcome<PaymentStep> => ({ kind: 'step', step: { kind: 'advance', event, ...next } });
+/** The outcome "end this payment" for a stage's batch handler. */
+export const finishAs = (event: EventEnvelope<PaymentPayload>, outcome: TerminalOutcome): StageOutcome<PaymentStep> => ({ kind: 'step', step: { kind: 'finish', event, outcome } });
+/** The outcome "announce what the stage recorded" for a stage's batch handler. */
+export const announce = (event: EventEnvelope<PaymentPayload>, record: PaymentRecord): StageOutcome<PaymentStep> => ({ kind: 'step', step: { kind: 'announce', event, record } });
+
 /**
- * How a stage moves a payment on: hand it to the next topic, or end it. Both are safe to repeat
- * after a redelivery. The `payments` table decides the one terminal outcome (first row wins); Kafka
- * and the Redis view are then told that outcome.
+ * A stage batch as payment events: a message that is not one ends as a dead letter at once, and
+ * `decide` gets the others, in offset order, answering one outcome each.
+ */
+export async function decideEachPayment(
+  batch: StageMessage[],
+  decide: (payments: EventEnvelope<PaymentPayload>[]) => Promise<StageOutcome<PaymentStep>[]>,
+): Promise<StageOutcome<PaymentStep>[]> {
+  const outcomes = new Array<StageOutcome<PaymentStep>>(batch.length);
+  const payments: EventEnvelope<PaymentPayload>[] = [];
+  const positions: number[] = [];
+  batch.forEach((message, i) => {
+    try {
+      payments.push(asPaymentEvent(message.envelope));
+      positions.push(i);
+    } catch (error) {
+      if (!(error instanceof PermanentEventError)) throw error;
+      outcomes[i] = { kind: 'dead-letter', error };
+    }
+  });
+  const decided = payments.length > 0 ? await decide(payments) : [];
+  positions.forEach((position, j) => (outcomes[position] = decided[j]));
+  return outcomes;
+}
+
+interface TerminalRequest {
+  paymentId: string;
+  payment: PaymentPayload;
+  outcome: TerminalOutcome;
+}
+
+/**
+ * How the pipeline moves payments on: hand them to the next topic, or end them, a whole stage batch at
+ * a time in a constant number of round trips (the stages' StageEffects). Both are safe to repeat after
+ * a redelivery. The `payments` table decides each payment's one terminal outcome (first row wins);
+ * Kafka and the Redis view are then told that outcome.
  */
 @Injectable()
-export class PaymentLifecycle {
+export class PaymentLifecycle implements StageEffects<PaymentStep> {
   private readonly logger = new Logger(PaymentLifecycle.name);
 
   constructor(
@@ -43,30 +103,28 @@ export class PaymentLifecycle {
     private readonly afterCommit: AfterCommit,
   ) {}
 
-  /** True when the Redis view already holds a terminal state; stages then skip the event. Redis away: false. */
-  async isFinished(paymentId: string): Promise<boolean> {
+  /** Which of the payments the Redis view already holds terminal (one call); stages skip their events. Redis away: none. */
+  async finished(paymentIds: string[]): Promise<ReadonlySet<string>> {
     try {
-      return isTerminal(await this.state.status(paymentId));
+      const statuses = await this.state.statuses(paymentIds);
+      return new Set(paymentIds.filter((_, i) => isTerminal(statuses[i])));
     } catch {
-      return false;
+      return new Set();
     }
   }
 
-  /** Publishes the payment to the next stage's topic, then records the transition in the Redis view. */
-  async advance<T extends PaymentPayload>(
-    event: EventEnvelope<PaymentPayload>,
-    step: { status: PaymentStatus; stage: PaymentStage; topic: string; type: string; payload: T; detail?: Record<string, unknown> },
-  ): Promise<void> {
-    const next = this.envelope(event, step.type, step.payload);
-    await this.publisher.publish([{ topic: step.topic, key: event.payload.userId, envelope: next }]);
-    await this.view(event, next.eventId, step.status, step.stage, null, step.detail);
+  /**
+   * Applies a batch's steps: the terminal rows of the `finish` steps in one statement, then one
+   * acks=all produce of every next event and outcome (in the batch's order, so a payer's stay in
+   * order), then one script call for every transition of the Redis view.
+   */
+  async apply(steps: DecidedStep<PaymentStep>[]): Promise<void> {
+    await this.applySteps(steps.map(({ step }) => step));
   }
 
-  /** Ends the payment: records the outcome unless one exists, then announces whichever outcome won. */
-  async finish(event: EventEnvelope<PaymentPayload>, outcome: TerminalOutcome): Promise<PaymentRecord> {
-    const record = await this.recordTerminal(event.paymentId, event.payload, outcome);
-    await this.announce(event, record, outcome.detail);
-    return record;
+  /** Ends one payment outside a stage batch (a dead letter): as a `finish` step. */
+  async finish(event: EventEnvelope<PaymentPayload>, outcome: TerminalOutcome): Promise<void> {
+    await this.applySteps([{ kind: 'finish', event, outcome }]);
   }
 
   /**
@@ -75,35 +133,73 @@ export class PaymentLifecycle {
    * inside its posting transaction, where a conflict must roll the money back (LedgerService).
    */
   async recordTerminal(paymentId: string, payment: PaymentPayload, outcome: TerminalOutcome): Promise<PaymentRecord> {
+    return (await this.recordTerminals([{ paymentId, payment, outcome }])).get(paymentId)!;
+  }
+
+  private async applySteps(steps: PaymentStep[]): Promise<void> {
+    if (steps.length === 0) return;
+    const finishing = steps.flatMap((s) => (s.kind === 'finish' ? [{ paymentId: s.event.paymentId, payment: s.event.payload, outcome: s.outcome }] : []));
+    const recorded = await this.recordTerminals(finishing);
+    const events: OutgoingEvent[] = [];
+    const transitions: StateTransition[] = [];
+    const now = new Date();
+    const at = now.toISOString();
+    for (const s of steps) {
+      const key = s.event.payload.userId;
+      if (s.kind === 'advance') {
+        const next = this.envelope(s.event, s.type, s.payload, now);
+        events.push({ topic: s.topic, key, envelope: next });
+        transitions.push(this.transition(s.event, next.eventId, s.status, s.stage, at, null, s.detail));
+        continue;
+      }
+      const record = s.kind === 'finish' ? recorded.get(s.event.paymentId)! : s.record;
+      const detail = s.kind === 'finish' ? s.outcome.detail : s.detail;
+      const finalized = this.envelope(s.event, TYPE_BY_STATUS[record.status as TerminalOutcome['status']], this.finalizedPayload(s.event, record), now);
+      events.push({ topic: TOPICS.finalized, key, envelope: finalized });
+      transitions.push(this.transition(s.event, finalized.eventId, record.status, record.stage, at, record.reason, detail));
+    }
+    await this.publisher.publish(events);
+    await this.view(transitions);
+  }
+
+  /** One INSERT for all (first row wins), then the rows that stand; each outcome decided here is counted once. */
+  private async recordTerminals(requests: TerminalRequest[]): Promise<Map<string, PaymentRecord>> {
+    if (requests.length === 0) return new Map();
     const manager = this.records.manager;
-    const inserted: unknown[] = await manager.query(
+    const unique = [...new Map(requests.map((r) => [r.paymentId, r])).values()];
+    const inserted: { id: string }[] = await manager.query(
       `INSERT INTO payments (id, merchant_id, order_id, user_id, amount_minor, currency, status, stage, reason, risk_score, accepted_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::varchar[], $5::bigint[], $6::char(3)[],
+                            $7::varchar[], $8::varchar[], $9::varchar[], $10::integer[], $11::timestamptz[])
        ON CONFLICT (id) DO NOTHING
        RETURNING id`,
       [
-        paymentId,
-        payment.merchantId,
-        payment.orderId,
-        payment.userId,
-        payment.amountMinor,
-        payment.currency,
-        outcome.status,
-        outcome.stage,
-        outcome.reason,
-        outcome.riskScore ?? null,
-        payment.acceptedAt,
+        unique.map((r) => r.paymentId),
+        unique.map((r) => r.payment.merchantId),
+        unique.map((r) => r.payment.orderId),
+        unique.map((r) => r.payment.userId),
+        unique.map((r) => r.payment.amountMinor),
+        unique.map((r) => r.payment.currency),
+        unique.map((r) => r.outcome.status),
+        unique.map((r) => r.outcome.stage),
+        unique.map((r) => r.outcome.reason),
+        unique.map((r) => r.outcome.riskScore ?? null),
+        unique.map((r) => r.payment.acceptedAt),
       ],
     );
     // Counted once, by the write that decided the outcome (and only once its transaction committed).
-    if (inserted.length > 0) this.afterCommit.run(manager, () => this.metrics.paymentFinalized(outcome, payment));
-    return manager.getRepository(PaymentRecord).findOneByOrFail({ id: paymentId });
+    const decided = new Set(inserted.map((row) => row.id));
+    for (const r of unique) {
+      if (decided.has(r.paymentId)) this.afterCommit.run(manager, () => this.metrics.paymentFinalized(r.outcome, r.payment));
+    }
+    const rows = await manager.getRepository(PaymentRecord).findBy({ id: In(unique.map((r) => r.paymentId)) });
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    for (const r of unique) if (!byId.has(r.paymentId)) throw new Error(`Payment ${r.paymentId} has no terminal row after recording it`);
+    return byId;
   }
 
-  /** Tells Kafka (payments.finalized) and the Redis view the outcome that stands. */
-  async announce(event: EventEnvelope<PaymentPayload>, record: PaymentRecord, detail?: Record<string, unknown>): Promise<void> {
-    const type = TYPE_BY_STATUS[record.status as TerminalOutcome['status']];
-    const payload: FinalizedPaymentPayload = {
+  private finalizedPayload(event: EventEnvelope<PaymentPayload>, record: PaymentRecord): FinalizedPaymentPayload {
+    return {
       ...event.payload,
       status: record.status,
       stage: record.stage,
@@ -111,37 +207,41 @@ export class PaymentLifecycle {
       riskScore: record.riskScore,
       finalizedAt: record.updatedAt.toISOString(),
     };
-    this.logger.debug(`Payment ${record.status}${record.reason ? ` (${record.reason})` : ''} at ${record.stage}`);
-    const finalized = this.envelope(event, type, payload);
-    await this.publisher.publish([{ topic: TOPICS.finalized, key: event.payload.userId, envelope: finalized }]);
-    await this.view(event, finalized.eventId, record.status, record.stage, record.reason, detail);
   }
 
-  private envelope<T>(event: EventEnvelope<PaymentPayload>, type: string, payload: T): EventEnvelope<T> {
-    return createEnvelope(type, event.paymentId, payload, event.correlationId, new Date(), stepEventId(event.paymentId, type));
+  private envelope<T>(event: EventEnvelope<PaymentPayload>, type: string, payload: T, now: Date): EventEnvelope<T> {
+    return createEnvelope(type, event.paymentId, payload, event.correlationId, now, stepEventId(event.paymentId, type));
   }
 
-  /** The Redis view is best effort here: Kafka and PostgreSQL already hold the truth of this step. */
-  private async view(
+  private transition(
     event: EventEnvelope<PaymentPayload>,
     eventId: string,
     status: PaymentStatus,
     stage: PaymentStage,
+    at: string,
     reason: string | null,
     detail?: Record<string, unknown>,
-  ): Promise<void> {
+  ): StateTransition {
+    return {
+      eventId,
+      status,
+      stage,
+      at,
+      ...(reason && { reason }),
+      ...(detail && { detail }),
+      payment: snapshotOf(event.paymentId, event.payload),
+    };
+  }
+
+  /** The Redis view is best effort here: Kafka and PostgreSQL already hold the truth of these steps. */
+  private async view(transitions: StateTransition[]): Promise<void> {
     try {
-      await this.state.append({
-        eventId,
-        status,
-        stage,
-        at: new Date().toISOString(),
-        ...(reason && { reason }),
-        ...(detail && { detail }),
-        payment: snapshotOf(event.paymentId, event.payload),
-      });
+      await this.state.appendAll(transitions);
     } catch (error) {
-      this.logger.warn(`Payment ${event.paymentId} is ${status} but the Redis view missed it: ${(error as Error).message}`);
+      const ids = transitions.slice(0, 3).map((t) => t.payment.paymentId);
+      this.logger.warn(
+        `${transitions.length} transition(s) (payments ${ids.join(', ')}${transitions.length > 3 ? ', …' : ''}) missed the Redis view: ${(error as Error).message}`,
+      );
     }
   }
 }

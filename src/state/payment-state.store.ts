@@ -47,64 +47,99 @@ export interface HistoryEntry {
 export type AppendResult = 'appended' | 'duplicate' | 'stale';
 
 /**
- * Appends a transition atomically: dedupe by eventId, add to the payment's own stream and to the
- * global stream (approximately trimmed), move the current-state hash forward only (a late PENDING
- * never overwrites VALIDATED), and refresh the retention of the payment's keys.
+ * Appends transitions atomically, in order (a batch's, or one): each deduplicated by eventId, added to
+ * its payment's own stream and to the global stream (approximately trimmed), the current-state hash
+ * moved forward only (a late PENDING never overwrites VALIDATED), the payment's keys' retention
+ * refreshed. KEYS: the global stream, then state, events and seen of each transition. ARGV: retention,
+ * maxlen, then per transition eventId, status, rank, stage, at, reason, detail, paymentId, the number
+ * of snapshot values and those values (field, value, ...). Returns one result per transition.
  */
 const APPEND_SCRIPT = `
-local state, events, seen, global = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local eventId, status, rank, stage, at, reason, detail = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local retention, maxlen, paymentId = tonumber(ARGV[8]), ARGV[9], ARGV[10]
-if redis.call('SADD', seen, eventId) == 0 then return 'duplicate' end
-redis.call('XADD', events, '*', 'status', status, 'stage', stage, 'at', at, 'reason', reason, 'detail', detail, 'eventId', eventId)
-redis.call('XADD', global, 'MAXLEN', '~', maxlen, '*', 'paymentId', paymentId, 'status', status, 'stage', stage, 'at', at, 'reason', reason, 'eventId', eventId)
-local result = 'stale'
-local currentRank = tonumber(redis.call('HGET', state, 'rank') or '-1')
-if rank > currentRank then
-  redis.call('HSET', state, 'status', status, 'rank', rank, 'stage', stage, 'reason', reason, 'updatedAt', at)
-  for i = 11, #ARGV, 2 do redis.call('HSETNX', state, ARGV[i], ARGV[i + 1]) end
-  result = 'appended'
+local global, retention, maxlen = KEYS[1], tonumber(ARGV[1]), ARGV[2]
+local results, a = {}, 3
+for t = 0, (#KEYS - 1) / 3 - 1 do
+  local state, events, seen = KEYS[2 + t * 3], KEYS[3 + t * 3], KEYS[4 + t * 3]
+  local eventId, status, rank, stage, at = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3], ARGV[a + 4]
+  local reason, detail, paymentId, fields = ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], tonumber(ARGV[a + 8])
+  local first = a + 9
+  a = first + fields
+  if redis.call('SADD', seen, eventId) == 0 then
+    results[t + 1] = 'duplicate'
+  else
+    redis.call('XADD', events, '*', 'status', status, 'stage', stage, 'at', at, 'reason', reason, 'detail', detail, 'eventId', eventId)
+    redis.call('XADD', global, 'MAXLEN', '~', maxlen, '*', 'paymentId', paymentId, 'status', status, 'stage', stage, 'at', at, 'reason', reason, 'eventId', eventId)
+    local result = 'stale'
+    local currentRank = tonumber(redis.call('HGET', state, 'rank') or '-1')
+    if rank > currentRank then
+      redis.call('HSET', state, 'status', status, 'rank', rank, 'stage', stage, 'reason', reason, 'updatedAt', at)
+      for i = first, first + fields - 1, 2 do redis.call('HSETNX', state, ARGV[i], ARGV[i + 1]) end
+      result = 'appended'
+    end
+    redis.call('EXPIRE', state, retention)
+    redis.call('EXPIRE', events, retention)
+    redis.call('EXPIRE', seen, retention)
+    results[t + 1] = result
+  end
 end
-redis.call('EXPIRE', state, retention)
-redis.call('EXPIRE', events, retention)
-redis.call('EXPIRE', seen, retention)
-return result
+return results
+`;
+
+/** The current status of each key (KEYS), '' where the payment is unknown: one call for a whole batch. */
+const STATUSES_SCRIPT = `
+local statuses = {}
+for i, key in ipairs(KEYS) do statuses[i] = redis.call('HGET', key, 'status') or '' end
+return statuses
 `;
 
 /** Redis Streams view of every payment's states: fast queries and replayable history, not the system of record. */
 @Injectable()
 export class PaymentStateStore {
-  private readonly appendTransition: LuaCommand;
+  private readonly appendTransitions: LuaCommand;
+  private readonly readStatuses: LuaCommand;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     private readonly config: AppConfig,
   ) {
-    this.appendTransition = luaCommand(redis, 'paymentStateAppend', 4, APPEND_SCRIPT);
+    this.appendTransitions = luaCommand(redis, 'paymentStateAppendAll', 'dynamic', APPEND_SCRIPT);
+    this.readStatuses = luaCommand(redis, 'paymentStatuses', 'dynamic', STATUSES_SCRIPT);
   }
 
   async append(transition: StateTransition): Promise<AppendResult> {
-    const { payment } = transition;
-    const keys = this.keysOf(payment.paymentId);
-    const snapshotFields = Object.entries(payment).flat();
-    const result = await this.appendTransition(
-      keys.state,
-      keys.events,
-      keys.seen,
-      GLOBAL_STREAM,
-      transition.eventId,
-      transition.status,
-      STATUS_RANK[transition.status],
-      transition.stage,
-      transition.at,
-      transition.reason ?? '',
-      transition.detail ? JSON.stringify(transition.detail) : '',
-      this.config.payments.stateRetentionSeconds,
-      this.config.payments.globalStreamMaxLen,
-      payment.paymentId,
-      ...snapshotFields,
-    );
-    return result as AppendResult;
+    return (await this.appendAll([transition]))[0];
+  }
+
+  /** Appends a batch's transitions in one script call, in their order. */
+  async appendAll(transitions: StateTransition[]): Promise<AppendResult[]> {
+    if (transitions.length === 0) return [];
+    const keys: string[] = [GLOBAL_STREAM];
+    const args: (string | number)[] = [this.config.payments.stateRetentionSeconds, this.config.payments.globalStreamMaxLen];
+    for (const transition of transitions) {
+      const { payment } = transition;
+      const own = this.keysOf(payment.paymentId);
+      keys.push(own.state, own.events, own.seen);
+      const snapshotFields = Object.entries(payment).flat();
+      args.push(
+        transition.eventId,
+        transition.status,
+        STATUS_RANK[transition.status],
+        transition.stage,
+        transition.at,
+        transition.reason ?? '',
+        transition.detail ? JSON.stringify(transition.detail) : '',
+        payment.paymentId,
+        snapshotFields.length,
+        ...snapshotFields,
+      );
+    }
+    return (await this.appendTransitions(keys.length, ...keys, ...args)) as AppendResult[];
+  }
+
+  /** The current status of each payment (null where unknown), in one call: what the stages check first. */
+  async statuses(paymentIds: string[]): Promise<(PaymentStatus | null)[]> {
+    if (paymentIds.length === 0) return [];
+    const statuses = (await this.readStatuses(paymentIds.length, ...paymentIds.map((id) => this.keysOf(id).state))) as string[];
+    return statuses.map((status) => (status === '' ? null : (status as PaymentStatus)));
   }
 
   /** Just the current status (one HGET): what the stages check on their hot path. */

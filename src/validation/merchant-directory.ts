@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
+import { In, type Repository } from 'typeorm';
 import { Merchant } from './merchant.entity.js';
 
 /** How long a merchant lookup is trusted; merchants are added rarely and never removed while paying. */
@@ -13,11 +13,21 @@ export class MerchantDirectory {
 
   constructor(@InjectRepository(Merchant) private readonly merchants: Repository<Merchant>) {}
 
-  async isKnown(merchantId: string): Promise<boolean> {
-    const until = this.known.get(merchantId);
-    if (until !== undefined && until > Date.now()) return true;
-    const exists = await this.merchants.existsBy({ id: merchantId });
-    if (exists) this.known.set(merchantId, Date.now() + CACHE_MS);
-    return exists;
+  /** The merchants among these that exist: one query for those not remembered, none on the hot path. */
+  async knownAmong(merchantIds: ReadonlySet<string>): Promise<ReadonlySet<string>> {
+    const now = Date.now();
+    const known = new Set<string>();
+    const unsure: string[] = [];
+    for (const id of merchantIds) {
+      if ((this.known.get(id) ?? 0) > now) known.add(id);
+      else unsure.push(id);
+    }
+    if (unsure.length === 0) return known;
+    const found = await this.merchants.find({ select: { id: true }, where: { id: In(unsure) } });
+    for (const { id } of found) {
+      known.add(id);
+      this.known.set(id, now + CACHE_MS);
+    }
+    return known;
   }
 }

@@ -24,6 +24,16 @@ export class ValidationService {
   ) {}
 
   async validate(payment: PaymentPayload): Promise<ValidationDecision> {
+    return (await this.validateAll([payment]))[0];
+  }
+
+  /** A batch: the rules per payment, and one merchant lookup for the merchants the batch names. */
+  async validateAll(payments: PaymentPayload[]): Promise<ValidationDecision[]> {
+    const known = await this.merchants.knownAmong(new Set(payments.map((p) => p.merchantId)));
+    return payments.map((payment) => this.check(payment, known));
+  }
+
+  private check(payment: PaymentPayload, knownMerchants: ReadonlySet<string>): ValidationDecision {
     const rules = this.config.validation;
     if (!rules.enabledCurrencies.includes(payment.currency)) return { valid: false, reason: 'CURRENCY_NOT_ENABLED' };
     const amount = BigInt(payment.amountMinor);
@@ -31,7 +41,7 @@ export class ValidationService {
     if (limits && amount < limits.min) return { valid: false, reason: 'AMOUNT_BELOW_MINIMUM' };
     if (limits && amount > limits.max) return { valid: false, reason: 'AMOUNT_ABOVE_MAXIMUM' };
     if (rules.blockedPayers.has(payment.userId)) return { valid: false, reason: 'PAYER_BLOCKED' };
-    if (!(await this.merchants.isKnown(payment.merchantId))) return { valid: false, reason: 'MERCHANT_UNKNOWN' };
+    if (!knownMerchants.has(payment.merchantId)) return { valid: false, reason: 'MERCHANT_UNKNOWN' };
     return { valid: true };
   }
 }
