@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { hashApiKey, mintApiKey } from '../src/auth/api-keys.js';
+import type { Redis } from 'ioredis';
 import { createApp } from '../src/app.factory.js';
+import { REDIS } from '../src/redis/redis.module.js';
 import { request } from './support/http.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
 import { TEST_RUN_ID, testConfig } from './support/test-config.js';
@@ -192,6 +194,39 @@ describe('rate limits (in Redis, shared by instances)', () => {
     expect(retryAfter).toBeLessThanOrEqual(30);
     // Health and metrics are not counted.
     expect((await fetch(`${second.url}/health/liveness`)).status).toBe(200);
+  });
+
+  it('should count the intake against the same budget, in the script that claims the order (two Redis round trips a payment)', async () => {
+    const intakeKey = mintApiKey();
+    const running = await startTestApp(
+      { ...shared, REDIS_KEY_PREFIX: `${shared.REDIS_KEY_PREFIX}intake:`, API_KEYS: `MERCHANT-001:${hashApiKey(intakeKey)}` },
+      { consumers: false },
+    );
+    const redis = running.app.get<Redis>(REDIS);
+    const socket = (redis as unknown as { stream: { write: (...args: unknown[]) => boolean } }).stream;
+    try {
+      expect((await request(`${running.url}/api/payments/${randomUUID()}`, { headers: bearer(intakeKey) })).status).toBe(404);
+      // Every write to Redis while one payment with an Idempotency-Key is taken (no stage runs here).
+      const writes = jest.spyOn(socket, 'write');
+      const accepted = await request(`${running.url}/api/payments`, { body: payment(), headers: { ...bearer(intakeKey), 'idempotency-key': randomUUID() } });
+      const roundTrips = writes.mock.calls.length;
+      writes.mockRestore();
+      expect(accepted.status).toBe(202);
+      expect(accepted.headers.get('x-ratelimit-limit')).toBe('3');
+      expect(accepted.headers.get('x-ratelimit-remaining')).toBe('1');
+      expect(roundTrips).toBe(2);
+
+      expect((await request(`${running.url}/api/payments`, { body: payment(), headers: bearer(intakeKey) })).status).toBe(202);
+      const order = payment();
+      const limited = await request(`${running.url}/api/payments`, { body: order, headers: bearer(intakeKey) });
+      expect(limited.status).toBe(429);
+      expectErrorShape(limited.body, 'rate_limit_error', 'rate_limited');
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      // Refused before the order was claimed: nothing of it is in Redis.
+      expect(await redis.exists(`order:MERCHANT-001:${order.orderId}`)).toBe(0);
+    } finally {
+      await running.close();
+    }
   });
 
   it('should count per client IP when the API is open, and not at all when disabled', async () => {

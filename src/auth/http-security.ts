@@ -73,7 +73,8 @@ export async function installHttpSecurity(app: NestFastifyApplication, config: A
       if (principal === null) return sendError(reply, unauthorized('api_key_invalid', 'The API key is not valid (send it as Authorization: Bearer <key>).'));
       request.principal = principal;
     }
-    if (limit) {
+    // The intake counts the limit itself, in the same script as its claims (one Redis round trip).
+    if (limit && !limitedInHandler(request)) {
       const state = await limit(request);
       if (state.isAllowed) return;
       void reply.header('X-RateLimit-Limit', state.max).header('X-RateLimit-Remaining', state.remaining);
@@ -96,6 +97,18 @@ export async function installHttpSecurity(app: NestFastifyApplication, config: A
 function isProtected(request: FastifyRequest): boolean {
   const path = request.routeOptions.url ?? request.url.split('?', 1)[0];
   return path.startsWith('/api/') && !path.startsWith('/api/docs');
+}
+
+/** Route config of a handler that counts the caller's rate limit itself (with rateLimitKeyOf). */
+export const LIMITED_IN_HANDLER = { rateLimitedInHandler: true } as const;
+
+function limitedInHandler(request: FastifyRequest): boolean {
+  return (request.routeOptions.config as Partial<typeof LIMITED_IN_HANDLER> | undefined)?.rateLimitedInHandler === true;
+}
+
+/** The caller's rate-limit bucket (under `ratelimit:`): its API key, or its IP while the API is open. */
+export function rateLimitKeyOf(request: FastifyRequest): string {
+  return limitKeyOf(request.principal, request.ip);
 }
 
 function limitKeyOf(principal: Principal | null, ip: string): string {

@@ -47,7 +47,7 @@ export class IdempotencyStore {
     const deadline = Date.now() + waitMs;
     for (let pause = 10; ; pause = Math.min(pause * 2, 100)) {
       // Unfinished, the claim is a lease; complete() keeps the answer for the full TTL.
-      const created = await this.redis.set(redisKey, JSON.stringify({ fingerprint } satisfies KeyRecord), 'EX', CLAIM_LEASE_SECONDS, 'NX');
+      const created = await this.redis.set(redisKey, this.claimRecord(fingerprint), 'EX', CLAIM_LEASE_SECONDS, 'NX');
       if (created === 'OK') return { kind: 'claimed' };
       const raw = await this.redis.get(redisKey);
       if (raw !== null) {
@@ -71,8 +71,13 @@ export class IdempotencyStore {
     await this.redis.eval(RELEASE_IF_UNFINISHED, 1, this.keyOf(merchantId, key), fingerprint);
   }
 
+  /** What an unfinished claim of a key holds (IntakeClaims sets it in its own script). */
+  claimRecord(fingerprint: string): string {
+    return JSON.stringify({ fingerprint } satisfies KeyRecord);
+  }
+
   /** The merchant part is URI-encoded: ids may hold ":", and `a:b` + `c` must not meet `a` + `b:c`. */
-  private keyOf(merchantId: string, key: string): string {
+  keyOf(merchantId: string, key: string): string {
     return `idempotency:${encodeURIComponent(merchantId)}:${key}`;
   }
 }

@@ -62,7 +62,7 @@ export class OrderRegistry {
    * The merchant part is URI-encoded (":" becomes %3A; ids without ":" keep their old key): otherwise
    * merchant `a` with order `b:c` would claim merchant `a:b`'s order `c`.
    */
-  private keyOf(merchantId: string, orderId: string): string {
+  keyOf(merchantId: string, orderId: string): string {
     return `order:${encodeURIComponent(merchantId)}:${orderId}`;
   }
 }

@@ -15,9 +15,12 @@ import {
   ApiForbiddenResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/api-keys.js';
+import { LIMITED_IN_HANDLER, rateLimitKeyOf } from '../auth/http-security.js';
 import { CurrentPrincipal, forbidden } from '../auth/principal.js';
+import { AppConfig } from '../config/app-config.js';
 import { ApiError } from '../http/api-error.js';
 import { correlationIdOf } from '../http/correlation-id.js';
 import { currentLogContext } from '../logging/log-context.js';
@@ -36,9 +39,11 @@ export class PaymentsController {
   constructor(
     private readonly payments: PaymentsService,
     private readonly queries: PaymentQueryService,
+    private readonly config: AppConfig,
   ) {}
 
   @Post()
+  @RouteConfig(LIMITED_IN_HANDLER)
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({ summary: 'Take a payment: answered 202 once Kafka durably holds it' })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Up to 255 printable characters; a retry with the same key and body replays the first answer' })
@@ -68,9 +73,11 @@ export class PaymentsController {
       body.merchantId = principal.merchantId;
     }
     const correlationId = currentLogContext()?.correlationId ?? correlationIdOf(request.headers);
-    const { response, replayed } = await this.payments.create(body, idempotencyKey, correlationId);
+    const rateLimitKey = this.config.security.rateLimit.enabled ? rateLimitKeyOf(request) : undefined;
+    const { response, replayed, rate } = await this.payments.create(body, idempotencyKey, correlationId, rateLimitKey);
     void reply.status(response.statusCode).headers(response.headers);
     if (replayed) void reply.header('Idempotent-Replayed', 'true');
+    if (rate) void reply.header('X-RateLimit-Limit', rate.limit).header('X-RateLimit-Remaining', rate.remaining);
     return response.body;
   }
 

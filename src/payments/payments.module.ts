@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { StateModule } from '../state/state.module.js';
 import { IdempotencyStore } from './idempotency.store.js';
+import { IntakeClaims } from './intake-claims.js';
 import { OrderRegistry } from './order-registry.js';
 import { PaymentLifecycle } from './payment-lifecycle.service.js';
 import { PaymentQueryService } from './payment-query.service.js';
@@ -12,7 +13,7 @@ import { PaymentsService } from './payments.service.js';
 @Module({
   imports: [TypeOrmModule.forFeature([PaymentRecord]), StateModule],
   controllers: [PaymentsController],
-  providers: [PaymentsService, PaymentQueryService, PaymentLifecycle, IdempotencyStore, OrderRegistry],
+  providers: [PaymentsService, PaymentQueryService, PaymentLifecycle, IdempotencyStore, OrderRegistry, IntakeClaims],
   exports: [PaymentLifecycle],
 })
 export class PaymentsModule {}

@@ -13,7 +13,8 @@ import { isTerminal } from '../state/payment-status.js';
 import type { CurrencyCode } from '../money/currencies.js';
 import type { CreatePaymentRequest } from './dto/create-payment.request.js';
 import { IdempotencyStore, type StoredResponse } from './idempotency.store.js';
-import { OrderRegistry } from './order-registry.js';
+import { IntakeClaims, type RateState } from './intake-claims.js';
+import { OrderRegistry, type OrderClaim } from './order-registry.js';
 import { PAYMENT_EVENT_TYPES, snapshotOf, type PaymentPayload } from './payment-events.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { PaymentLifecycle } from './payment-lifecycle.service.js';
@@ -29,6 +30,8 @@ export interface AcceptedPayment extends PaymentSnapshot {
 export interface CreatePaymentResult {
   response: StoredResponse;
   replayed: boolean;
+  /** The caller's rate-limit window, when limits are on (X-RateLimit-* headers). */
+  rate?: RateState;
 }
 
 /** The front door: turns a valid request into exactly one durably published payment-initiated event. */
@@ -41,6 +44,7 @@ export class PaymentsService {
     private readonly config: AppConfig,
     private readonly publisher: EventPublisher,
     private readonly state: PaymentStateStore,
+    private readonly claims: IntakeClaims,
     private readonly idempotency: IdempotencyStore,
     private readonly orders: OrderRegistry,
     private readonly query: PaymentQueryService,
@@ -50,18 +54,45 @@ export class PaymentsService {
     this.trace = new PaymentTrace(PaymentsService.name, config.paymentTraceLevel);
   }
 
-  async create(request: CreatePaymentRequest, idempotencyKey: string | undefined, correlationId: string): Promise<CreatePaymentResult> {
+  /**
+   * Two Redis round trips on the common path: one script for the rate limit, the Idempotency-Key and
+   * the order (IntakeClaims), then, after Kafka acknowledged the event, one pipelined write that
+   * confirms the order, stores the key's answer and appends PENDING.
+   */
+  async create(request: CreatePaymentRequest, idempotencyKey: string | undefined, correlationId: string, rateLimitKey?: string): Promise<CreatePaymentResult> {
     const payment = this.normalize(request);
-    if (idempotencyKey === undefined) return { response: await this.accept(payment, correlationId), replayed: false };
-
-    const fingerprint = fingerprintOf(payment);
-    const waitMs = this.config.kafka.publishTimeoutMs + 1000;
+    const paymentId = randomUUID();
+    setLogPaymentId(paymentId);
     // Keys are the merchant's own: the same key from another merchant is another request.
-    const scope = payment.merchantId;
-    const claim = await this.redisCall(() => this.idempotency.claim(scope, idempotencyKey, fingerprint, waitMs));
+    const idempotency = idempotencyKey === undefined ? undefined : { merchantId: payment.merchantId, key: idempotencyKey, fingerprint: fingerprintOf(payment) };
+    const claim = await this.redisCall(() =>
+      this.claims.claim({ rateLimitKey, idempotency, merchantId: payment.merchantId, orderId: payment.orderId, paymentId }),
+    );
+    if (claim.kind === 'rate_limited') throw rateLimited(claim.rate);
+    if (claim.kind === 'idempotency_taken') {
+      const earlier = await this.earlierRequest(idempotency!);
+      if (earlier) return { response: earlier, replayed: true, rate: claim.rate };
+    }
+    try {
+      // The script stopped before the order when the key was taken; when the order was taken, the intake decides.
+      if (claim.kind !== 'claimed') await this.claimOrder(payment, paymentId, claim.kind === 'order_taken' ? claim.holder : undefined);
+      return { response: await this.accept(payment, paymentId, correlationId, idempotency), replayed: false, rate: claim.rate };
+    } catch (error) {
+      if (idempotency) await this.idempotency.release(idempotency.merchantId, idempotency.key, idempotency.fingerprint).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * The key has a record: the stored answer to replay, a refusal (another body, or still in progress
+   * after a wait), or undefined once this request holds the key (the earlier one gave it up).
+   */
+  private async earlierRequest(idempotency: { merchantId: string; key: string; fingerprint: string }): Promise<StoredResponse | undefined> {
+    const waitMs = this.config.kafka.publishTimeoutMs + 1000;
+    const claim = await this.redisCall(() => this.idempotency.claim(idempotency.merchantId, idempotency.key, idempotency.fingerprint, waitMs));
     switch (claim.kind) {
       case 'replay':
-        return { response: claim.response, replayed: true };
+        return claim.response;
       case 'mismatch':
         throw new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, {
           type: 'idempotency_error',
@@ -77,26 +108,16 @@ export class PaymentsService {
           param: 'Idempotency-Key',
         });
       case 'claimed':
-        break;
-    }
-    try {
-      const response = await this.accept(payment, correlationId);
-      await this.idempotency.complete(scope, idempotencyKey, fingerprint, response).catch((error: Error) => {
-        // The payment is accepted; a lost record only means a retry would be told "order already paid".
-        this.logger.error(`Could not store the idempotent response of payment ${(response.body as AcceptedPayment).paymentId}: ${error.message}`);
-      });
-      return { response, replayed: false };
-    } catch (error) {
-      await this.idempotency.release(scope, idempotencyKey, fingerprint).catch(() => undefined);
-      throw error;
+        return undefined;
     }
   }
 
-  private async accept(payment: PaymentPayload, correlationId: string): Promise<StoredResponse> {
-    const paymentId = randomUUID();
-    setLogPaymentId(paymentId);
-    await this.claimOrder(payment, paymentId);
-
+  private async accept(
+    payment: PaymentPayload,
+    paymentId: string,
+    correlationId: string,
+    idempotency: { merchantId: string; key: string; fingerprint: string } | undefined,
+  ): Promise<StoredResponse> {
     const envelope = createEnvelope(PAYMENT_EVENT_TYPES.initiated, paymentId, payment, correlationId, new Date(payment.acceptedAt));
     try {
       await this.publisher.publish([{ topic: TOPICS.initiated, key: payment.userId, envelope }]);
@@ -111,7 +132,12 @@ export class PaymentsService {
       () => `Payment ${paymentId} published to ${TOPICS.initiated}: order ${payment.orderId}, ${payment.currency} ${payment.amountMinor} minor units, payer ${payment.userId}`,
     );
     const snapshot = snapshotOf(paymentId, payment);
-    // Both at once (one pipelined Redis write), both best effort: Kafka already holds the payment.
+    const response: StoredResponse = {
+      statusCode: HttpStatus.ACCEPTED,
+      headers: { Location: `/api/payments/${paymentId}` },
+      body: { ...snapshot, status: 'PENDING', message: ACCEPTED_MESSAGE } satisfies AcceptedPayment,
+    };
+    // Issued in one turn, so they share one pipelined round trip; all best effort: Kafka already holds the payment.
     await Promise.all([
       this.orders
         .confirm(payment.merchantId, payment.orderId, paymentId)
@@ -122,20 +148,23 @@ export class PaymentsService {
         .append({ eventId: envelope.eventId, status: 'PENDING', stage: 'intake', at: payment.acceptedAt, payment: snapshot })
         // The pipeline's next transition will bring the Redis view up to date.
         .catch((error: Error) => this.logger.warn(`Payment ${paymentId} accepted but its PENDING state was not stored: ${error.message}`)),
+      idempotency &&
+        this.idempotency
+          .complete(idempotency.merchantId, idempotency.key, idempotency.fingerprint, response)
+          // The payment is accepted; a lost record only means a retry would be told "order already paid".
+          .catch((error: Error) => this.logger.error(`Could not store the idempotent response of payment ${paymentId}: ${error.message}`)),
     ]);
-
-    return {
-      statusCode: HttpStatus.ACCEPTED,
-      headers: { Location: `/api/payments/${paymentId}` },
-      body: { ...snapshot, status: 'PENDING', message: ACCEPTED_MESSAGE } satisfies AcceptedPayment,
-    };
+    return response;
   }
 
-  /** The order is free, or its earlier payment ended without taking money; otherwise 409 naming that payment. */
-  private async claimOrder(payment: PaymentPayload, paymentId: string): Promise<void> {
+  /**
+   * The order is free, or its earlier payment ended without taking money; otherwise 409 naming that
+   * payment. `holder`: the payment the intake's claim script found holding the order.
+   */
+  private async claimOrder(payment: PaymentPayload, paymentId: string, holder: string | undefined): Promise<void> {
     const { merchantId, orderId } = payment;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const claim = await this.redisCall(() => this.orders.claim(merchantId, orderId, paymentId));
+      const claim: OrderClaim = attempt === 0 && holder ? { kind: 'taken', paymentId: holder } : await this.redisCall(() => this.orders.claim(merchantId, orderId, paymentId));
       if (claim.kind === 'claimed') return;
       // Read as a status query would: a terminal row in PostgreSQL counts even if the Redis view missed it.
       const earlier = await this.redisCall(() => this.query.status(claim.paymentId));
@@ -195,6 +224,16 @@ export class PaymentsService {
       throw ApiError.unavailable('state_store_unavailable', 'The payment could not be accepted right now; retry shortly.', 1);
     }
   }
+}
+
+/** Too many requests in the caller's window: 429 with Retry-After, as the other routes answer it. */
+function rateLimited(rate: RateState): ApiError {
+  const retryAfter = Math.max(1, Math.ceil(rate.resetMs / 1000));
+  return new ApiError(
+    HttpStatus.TOO_MANY_REQUESTS,
+    { type: 'rate_limit_error', code: 'rate_limited', message: `Too many requests; retry after ${retryAfter} s.` },
+    { 'Retry-After': String(retryAfter), 'X-RateLimit-Limit': String(rate.limit), 'X-RateLimit-Remaining': '0' },
+  );
 }
 
 /** Same key, same payment: the request as normalized (so 99.99 and "99.99" match), without its arrival time. */
