@@ -34,6 +34,13 @@ describe('Coalescer', () => {
     expect(runner.batches).toEqual([[1, 2, 3]]);
   });
 
+  it('fills a batch up to maxBatchSize in sizeOf units, and takes one item bigger than that alone', async () => {
+    const runner = recorder(ok);
+    const coalescer = new Coalescer({ maxBatchSize: 10, lingerMs: 0, sizeOf: (n: number) => n, run: runner.run });
+    await Promise.all([4, 5, 2, 12, 3].map((n) => coalescer.submit(n)));
+    expect(runner.batches).toEqual([[4, 5], [2], [12], [3]]);
+  });
+
   it('gathers items that arrive while a batch runs into the next one, in submission order', async () => {
     const runner = recorder(ok);
     const coalescer = new Coalescer({ maxBatchSize: 100, lingerMs: 0, run: runner.run });

@@ -8,8 +8,10 @@
  * submit in order (the producer relies on this for the order of one payer's events).
  */
 export interface CoalescerOptions<I, O> {
-  /** Largest number of items in one batch. */
+  /** Largest batch, in items, or in `sizeOf` units (a batch holds at least one item whatever its size). */
   maxBatchSize: number;
+  /** The size of one item (default 1), e.g. the events of a chunk. */
+  sizeOf?: (item: I) => number;
   /** How long the first item of a batch waits for company; 0 waits only for the current event-loop turn. */
   lingerMs: number;
   /**
@@ -126,11 +128,20 @@ export class Coalescer<I, O> {
 
   private take(): Pending<I, O>[] {
     const batch: Pending<I, O>[] = [];
-    while (batch.length === 0 && this.queue.length > 0) {
-      for (const pending of this.queue.splice(0, this.options.maxBatchSize)) {
-        if (pending.ticket?.withdrawn) pending.reject(new WithdrawnError());
-        else batch.push(pending);
+    const sizeOf = this.options.sizeOf ?? (() => 1);
+    let size = 0;
+    while (this.queue.length > 0) {
+      const pending = this.queue[0];
+      if (pending.ticket?.withdrawn) {
+        this.queue.shift();
+        pending.reject(new WithdrawnError());
+        continue;
       }
+      const itemSize = sizeOf(pending.item);
+      if (batch.length > 0 && size + itemSize > this.options.maxBatchSize) break;
+      this.queue.shift();
+      batch.push(pending);
+      size += itemSize;
     }
     return batch;
   }

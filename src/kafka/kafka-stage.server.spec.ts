@@ -49,10 +49,10 @@ function harness(handler: Handler, options: { finished?: string[]; batchMaxRecor
     true,
     { stage: 'validation', skipFinished: true },
   );
-  const run = async (messages: KafkaMessage[]) => {
+  const run = async (messages: KafkaMessage[], partition = 0) => {
     const payload = {
-      batch: { topic: 'payments.initiated', partition: 0, messages },
-      resolveOffset: (offset: string) => log.push(`resolve ${offset}`),
+      batch: { topic: 'payments.initiated', partition, messages },
+      resolveOffset: (offset: string) => log.push(`resolve ${partition === 0 ? '' : `p${partition}@`}${offset}`),
       commitOffsetsIfNecessary: async () => void log.push('commit'),
       heartbeat: async () => undefined,
       isRunning: () => true,
@@ -86,6 +86,14 @@ describe('KafkaStageServer (batch-native stages)', () => {
     await run(['a1', 'b1', 'a2', 'c1', 'd1', 'a3'].map((id, i) => record(i, id[0], id)));
     expect(handlerCalls).toEqual([['a1#1', 'b1#1', 'a2#1', 'c1#1'], ['d1#1', 'a3#1']]);
     expect(log).toEqual(['apply a1,b1,a2,c1', 'resolve 3', 'commit', 'apply d1,a3', 'resolve 5', 'commit']);
+  });
+
+  it('decides the chunks of partitions handed over together in one handler call and one apply, then commits each', async () => {
+    const { run, log, handlerCalls } = harness(advanceAll);
+    await Promise.all([run([record(0, 'a', 'a1'), record(1, 'a', 'a2')], 0), run([record(7, 'b', 'b1')], 1)]);
+    expect(handlerCalls).toEqual([['a1#1', 'a2#1', 'b1#1']]);
+    expect(log[0]).toBe('apply a1,a2,b1');
+    expect(log.slice(1).sort()).toEqual(['commit', 'commit', 'resolve 1', 'resolve p1@7']);
   });
 
   it('skips payments that already ended without handing them to the stage', async () => {

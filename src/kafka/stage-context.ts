@@ -1,18 +1,17 @@
 import { BaseRpcContext } from '@nestjs/microservices';
 
-type StageContextArgs = [topic: string, partition: number, stage: string];
+type StageContextArgs = [topic: string, stage: string];
 
-/** Which partition a stage batch came from and which stage handles it, for handlers that need it (@Ctx()). */
+/**
+ * Which topic a stage batch came from and which stage handles it, for handlers that need it (@Ctx()).
+ * A batch can hold several partitions' events; each StageMessage names its own.
+ */
 export class StageContext extends BaseRpcContext<StageContextArgs> {
   get topic(): string {
     return this.args[0];
   }
 
-  get partition(): number {
-    return this.args[1];
-  }
-
   get stage(): string {
-    return this.args[2];
+    return this.args[1];
   }
 }
