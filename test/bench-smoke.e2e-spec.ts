@@ -20,11 +20,16 @@ describe('benchmark smoke run', () => {
     const file = /written: (\S+\.json)/.exec(output)?.[1];
     expect(file).toBeDefined();
     const result = JSON.parse(readFileSync(file!, 'utf8'));
-    expect(result.intake.accepted).toBeGreaterThan(0);
-    expect(result.intake.acceptedPerSecond).toBeGreaterThan(0);
+    // Both deployment shapes by default: one process with every role, an API process plus a worker process.
+    expect(Object.keys(result.shapes)).toEqual(['single', 'split']);
+    for (const shape of Object.values(result.shapes) as { intake: { accepted: number; acceptedPerSecond: number }; correctness: { terminal: number }; endToEnd: { outcomes: Record<string, number> } }[]) {
+      expect(shape.intake.accepted).toBeGreaterThan(0);
+      expect(shape.intake.acceptedPerSecond).toBeGreaterThan(0);
+      expect(shape.correctness).toMatchObject({ allAcceptedTerminal: true, ledgerInvariantViolations: 0, verifyViolations: 0 });
+      expect(shape.correctness.terminal).toBe(shape.intake.accepted);
+      expect(shape.endToEnd.outcomes.COMPLETED).toBe(shape.intake.accepted);
+    }
     expect(result.correctness).toMatchObject({ allAcceptedTerminal: true, ledgerInvariantViolations: 0 });
-    expect(result.correctness.terminal).toBe(result.intake.accepted);
-    expect(result.endToEnd.outcomes.COMPLETED).toBe(result.intake.accepted);
 
     // Its own namespace on the shared servers, removed at the end: no topic, group or key is left.
     const { topicPrefix, redisKeyPrefix } = result.settings as { topicPrefix: string; redisKeyPrefix: string };
