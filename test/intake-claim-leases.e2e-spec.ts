@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { CLAIM_LEASE_SECONDS, IdempotencyStore } from '../src/payments/idempotency.store.js';
+import { IntakeClaims, type AcceptedIntake } from '../src/payments/intake-claims.js';
 import { OrderRegistry } from '../src/payments/order-registry.js';
+import { PaymentStateStore } from '../src/state/payment-state.store.js';
 import { testConfig } from './support/test-config.js';
 
 /**
@@ -21,6 +23,20 @@ describe('intake claims of a crashed request (real Redis)', () => {
 
   afterAll(() => redis.disconnect());
 
+  /** What the intake records once Kafka acknowledged a payment (the second round trip). */
+  const settle = (store: IdempotencyStore, orders: OrderRegistry, accepted: Partial<AcceptedIntake> & Pick<AcceptedIntake, 'orderId' | 'paymentId'>) =>
+    new IntakeClaims(redis, config, store, orders, new PaymentStateStore(redis, config)).settle({
+      merchantId: 'MERCHANT-001',
+      pending: {
+        eventId: randomUUID(),
+        status: 'PENDING',
+        stage: 'intake',
+        at: new Date().toISOString(),
+        payment: { paymentId: accepted.paymentId, orderId: accepted.orderId, userId: 'U', merchantId: 'MERCHANT-001', amount: '1.00', currency: 'USD', createdAt: new Date().toISOString() },
+      },
+      ...accepted,
+    });
+
   it('should let an unfinished Idempotency-Key claim lapse within its 30 s lease, and keep a finished one for the TTL', async () => {
     const store = new IdempotencyStore(redis, config);
     const key = `lease-${randomUUID()}`;
@@ -30,7 +46,8 @@ describe('intake claims of a crashed request (real Redis)', () => {
     expect(CLAIM_LEASE_SECONDS).toBe(30); // what README and RELIABILITY promise
     expect(unfinished).toBeLessThanOrEqual(CLAIM_LEASE_SECONDS);
 
-    await store.complete('MERCHANT-001', key, 'fingerprint', { statusCode: 202, headers: {}, body: {} });
+    const response = { statusCode: 202, headers: {}, body: {} };
+    await settle(store, new OrderRegistry(redis, config), { orderId: `LEASE-${randomUUID()}`, paymentId: randomUUID(), idempotency: { merchantId: 'MERCHANT-001', key, fingerprint: 'fingerprint', response } });
     expect(await redis.ttl(`idempotency:MERCHANT-001:${key}`)).toBeGreaterThan(config.payments.idempotencyTtlSeconds - 5);
   });
 
@@ -43,10 +60,11 @@ describe('intake claims of a crashed request (real Redis)', () => {
     expect(unpublished).toBeGreaterThan(0);
     expect(unpublished).toBeLessThanOrEqual(CLAIM_LEASE_SECONDS);
 
-    await orders.confirm('MERCHANT-001', orderId, paymentId);
+    const store = new IdempotencyStore(redis, config);
+    expect(await settle(store, orders, { orderId, paymentId })).toEqual({ orderKept: true });
     expect(await redis.ttl(`order:MERCHANT-001:${orderId}`)).toBeGreaterThan(config.payments.stateRetentionSeconds - 5);
     // Only the payment that holds the order can confirm it.
-    await orders.confirm('MERCHANT-001', orderId, randomUUID());
+    expect(await settle(store, orders, { orderId, paymentId: randomUUID() })).toEqual({ orderKept: false });
     expect(await redis.get(`order:MERCHANT-001:${orderId}`)).toBe(paymentId);
   });
 });

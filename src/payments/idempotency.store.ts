@@ -61,9 +61,9 @@ export class IdempotencyStore {
     }
   }
 
-  async complete(merchantId: string, key: string, fingerprint: string, response: StoredResponse): Promise<void> {
-    const record: KeyRecord = { fingerprint, response };
-    await this.redis.set(this.keyOf(merchantId, key), JSON.stringify(record), 'EX', this.config.payments.idempotencyTtlSeconds);
+  /** What a finished key holds for its TTL: the answer to replay (IntakeClaims stores it with the order's confirmation). */
+  answerRecord(fingerprint: string, response: StoredResponse): string {
+    return JSON.stringify({ fingerprint, response } satisfies KeyRecord);
   }
 
   /** Frees a key whose request failed, so that the client's retry runs again instead of replaying an error. */

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { AppConfig } from '../config/app-config.js';
-import { luaCommand, type LuaCommand } from '../redis/lua-command.js';
 import { REDIS } from '../redis/redis.module.js';
 import { CLAIM_LEASE_SECONDS } from './idempotency.store.js';
 
@@ -10,20 +9,16 @@ export type OrderClaim = { kind: 'claimed' } | { kind: 'taken'; paymentId: strin
 /**
  * One live payment per (merchant, order) at the front door: the first request claims the order
  * atomically in Redis. This is the fast guard; the ledger's unique index is the final one, so an order
- * is never completed twice even if Redis forgets a claim. A claim is a short lease until confirm() (the
- * payment is on Kafka), so a request that dies in between does not block the order for the retention.
+ * is never completed twice even if Redis forgets a claim. A claim is a short lease until the payment is
+ * on Kafka (IntakeClaims claims and confirms on the common path; these are the rare ones), so a request
+ * that dies in between does not block the order for the retention.
  */
 @Injectable()
 export class OrderRegistry {
-  /** On every accepted payment: a command (EVALSHA), not the script's text each time. */
-  private readonly compareAndExpire: LuaCommand;
-
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     private readonly config: AppConfig,
-  ) {
-    this.compareAndExpire = luaCommand(redis, 'orderClaimConfirm', 1, COMPARE_AND_EXPIRE);
-  }
+  ) {}
 
   async claim(merchantId: string, orderId: string, paymentId: string): Promise<OrderClaim> {
     const key = this.keyOf(merchantId, orderId);
@@ -47,12 +42,6 @@ export class OrderRegistry {
     return swapped === 1;
   }
 
-  /** The payment is durably published: its order stays claimed for the retention; false if it lost the claim. */
-  async confirm(merchantId: string, orderId: string, paymentId: string): Promise<boolean> {
-    const kept = await this.compareAndExpire(this.keyOf(merchantId, orderId), paymentId, this.config.payments.stateRetentionSeconds);
-    return kept === 1;
-  }
-
   /** Gives the order back when its payment was never accepted. */
   async release(merchantId: string, orderId: string, paymentId: string): Promise<void> {
     await this.redis.eval(COMPARE_AND_DELETE, 1, this.keyOf(merchantId, orderId), paymentId);
@@ -72,11 +61,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
   return 1
 end
-return 0
-`;
-
-const COMPARE_AND_EXPIRE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return 0
 `;
 

@@ -137,23 +137,21 @@ export class PaymentsService {
       headers: { Location: `/api/payments/${paymentId}` },
       body: { ...snapshot, status: 'PENDING', message: ACCEPTED_MESSAGE } satisfies AcceptedPayment,
     };
-    // Issued in one turn, so they share one pipelined round trip; all best effort: Kafka already holds the payment.
-    await Promise.all([
-      this.orders
-        .confirm(payment.merchantId, payment.orderId, paymentId)
-        // The claim lapses after its lease; the ledger's unique index still completes the order only once.
-        .then((kept) => kept || this.logger.warn(`Payment ${paymentId} accepted after its order claim lapsed`))
-        .catch((error: Error) => this.logger.warn(`Payment ${paymentId} accepted but its order claim was not extended: ${error.message}`)),
-      this.state
-        .append({ eventId: envelope.eventId, status: 'PENDING', stage: 'intake', at: payment.acceptedAt, payment: snapshot })
-        // The pipeline's next transition will bring the Redis view up to date.
-        .catch((error: Error) => this.logger.warn(`Payment ${paymentId} accepted but its PENDING state was not stored: ${error.message}`)),
-      idempotency &&
-        this.idempotency
-          .complete(idempotency.merchantId, idempotency.key, idempotency.fingerprint, response)
-          // The payment is accepted; a lost record only means a retry would be told "order already paid".
-          .catch((error: Error) => this.logger.error(`Could not store the idempotent response of payment ${paymentId}: ${error.message}`)),
-    ]);
+    // One round trip shared with the requests accepted at the same time; all best effort: Kafka already holds the payment.
+    const settled = await this.claims.settle({
+      merchantId: payment.merchantId,
+      orderId: payment.orderId,
+      paymentId,
+      pending: { eventId: envelope.eventId, status: 'PENDING', stage: 'intake', at: payment.acceptedAt, payment: snapshot },
+      ...(idempotency && { idempotency: { ...idempotency, response } }),
+    });
+    if (settled.error) {
+      // A lost answer only means a retry would be told "order already paid"; the next transition brings the view up to date.
+      this.logger.warn(`Payment ${paymentId} accepted but its order claim, stored answer or PENDING state was not written: ${settled.error.message}`);
+    } else if (!settled.orderKept) {
+      // The claim lapsed after its lease; the ledger's unique index still completes the order only once.
+      this.logger.warn(`Payment ${paymentId} accepted after its order claim lapsed`);
+    }
     return response;
   }
 

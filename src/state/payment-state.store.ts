@@ -49,7 +49,8 @@ export type AppendResult = 'appended' | 'duplicate' | 'stale';
 /**
  * Appends transitions atomically, in order (a batch's, or one): each deduplicated by eventId, added to
  * its payment's own stream and to the global stream (approximately trimmed), the current-state hash
- * moved forward only (a late PENDING never overwrites VALIDATED), the payment's keys' retention
+ * moved forward only (a late PENDING never overwrites VALIDATED; the payment's own fields are written
+ * once), the payment's keys' retention
  * refreshed. KEYS: the global stream, then state, events and seen of each transition. ARGV: retention,
  * maxlen, then one JSON object per transition (one argument rather than twenty: the client's cost is
  * per argument). Returns one result per transition.
@@ -69,7 +70,12 @@ for t = 1, #ARGV - 2 do
     local currentRank = tonumber(redis.call('HGET', state, 'rank') or '-1')
     if x.rank > currentRank then
       redis.call('HSET', state, 'status', x.status, 'rank', x.rank, 'stage', x.stage, 'reason', x.reason, 'updatedAt', x.at)
-      for field, value in pairs(x.payment) do redis.call('HSETNX', state, field, value) end
+      -- The payment's fields are written with the hash's first transition (one that set a rank wrote them all).
+      if currentRank < 0 then
+        local fields = {}
+        for field, value in pairs(x.payment) do fields[#fields + 1] = field; fields[#fields + 1] = value end
+        redis.call('HSET', state, unpack(fields))
+      end
       result = 'appended'
     end
     redis.call('EXPIRE', state, retention)
