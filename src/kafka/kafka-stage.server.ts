@@ -65,7 +65,7 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
   private readonly log = new Logger(KafkaStageServer.name);
   private readonly trace: PaymentTrace;
   private readonly consumers: Consumer[] = [];
-  private readonly firstPasses = new Map<MessageHandler, Coalescer<{ run: StageRun; messages: StageMessage[] }, StageOutcome[]>>();
+  private readonly firstPasses = new Map<MessageHandler, Coalescer<{ run: StageRun; messages: StageMessage[] }, StageOutcome[]>[]>();
 
   constructor(private readonly deps: KafkaStageServerDeps) {
     super();
@@ -196,7 +196,7 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
       if (run.stopped()) return false;
       // The first pass together with the other partitions' chunks in hand; retry rounds alone, so a
       // backoff here holds back no other partition.
-      const outcomes = round === 1 ? await this.firstPassOf(run).submit({ run, messages: pending }) : await this.decideNarrowing(run, pending);
+      const outcomes = round === 1 ? await this.firstPassOf(run, partition).submit({ run, messages: pending }) : await this.decideNarrowing(run, pending);
       const again: StageMessage[] = [];
       const letters: DeadLetter[] = [];
       let failedAttempt = 0;
@@ -229,24 +229,30 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
    * The partitions' chunks that kafkajs hands over at the same time (one fetch serves many partitions),
    * merged into one handler call and one apply, up to STAGE_BATCH_MAX_RECORDS events: without it a
    * stage at a few thousand payments a second gets chunks of a handful of events, and pays the
-   * batch's round trips for each. While one merged pass runs, the next chunks gather (group commit).
+   * batch's round trips for each. While a merged pass runs, the next chunks gather (group commit).
+   * A stage has MERGED_PASSES of them, partitions dealt out among them, so one slow pass (a slow
+   * acknowledgement) does not hold every partition of the stage.
    */
-  private firstPassOf(run: StageRun): Coalescer<{ run: StageRun; messages: StageMessage[] }, StageOutcome[]> {
+  private firstPassOf(run: StageRun, partition: number): Coalescer<{ run: StageRun; messages: StageMessage[] }, StageOutcome[]> {
     let passes = this.firstPasses.get(run.handler);
     if (!passes) {
-      passes = new Coalescer({
-        maxBatchSize: this.deps.config.pipeline.batchMaxRecords,
-        lingerMs: 0,
-        sizeOf: (chunk) => chunk.messages.length,
-        run: async (chunks) => {
-          const outcomes = await this.decideNarrowing(chunks[0].run, chunks.flatMap((chunk) => chunk.messages));
-          let next = 0;
-          return chunks.map((chunk) => ({ status: 'fulfilled', value: outcomes.slice(next, (next += chunk.messages.length)) }));
-        },
-      });
+      passes = Array.from(
+        { length: MERGED_PASSES },
+        () =>
+          new Coalescer<{ run: StageRun; messages: StageMessage[] }, StageOutcome[]>({
+            maxBatchSize: this.deps.config.pipeline.batchMaxRecords,
+            lingerMs: 0,
+            sizeOf: (chunk) => chunk.messages.length,
+            run: async (chunks) => {
+              const outcomes = await this.decideNarrowing(chunks[0].run, chunks.flatMap((chunk) => chunk.messages));
+              let next = 0;
+              return chunks.map((chunk) => ({ status: 'fulfilled', value: outcomes.slice(next, (next += chunk.messages.length)) }));
+            },
+          }),
+      );
       this.firstPasses.set(run.handler, passes);
     }
-    return passes;
+    return passes[partition % MERGED_PASSES];
   }
 
   /**
@@ -373,6 +379,8 @@ export function parseEnvelope(value: string): EventEnvelope | null {
   return valid ? (e as EventEnvelope) : null;
 }
 
+/** Merged first passes a stage may have running at once (its partitions dealt out among them). */
+const MERGED_PASSES = 4;
 /** How many groups of payers a failed batch splits into at each step of narrowing it down. */
 const NARROWING_FANOUT = 16;
 const NONE: ReadonlySet<string> = new Set();
