@@ -158,8 +158,9 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
         heartbeat,
         stopped: () => !isRunning() || isStale(),
       };
-      const label = `${batch.topic}[${batch.partition}]@${chunk[0].offset}-${chunk.at(-1)!.offset}`;
-      const settled = await withLogContext({ stage, batch: label }, () => this.settleChunk(run, batch.topic, batch.partition, chunk));
+      const settled = await withLogContext({ stage, batch: labelOf(batch.topic, batch.partition, chunk) }, () =>
+        this.settleChunk(run, batch.topic, batch.partition, chunk),
+      );
       // Stopped by a rebalance or shutdown: nothing of the chunk is committed, it is delivered again.
       if (!settled) return;
       resolveOffset(chunk.at(-1)!.offset);
@@ -202,7 +203,8 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
       let failedAttempt = 0;
       outcomes.forEach((outcome, i) => {
         const message = pending[i];
-        tally[outcome.kind]++;
+        // An event held back behind another was not tried; it is counted when it is.
+        if (!(outcome.kind === 'retry' && outcome.heldBack)) tally[outcome.kind]++;
         if (outcome.kind === 'dead-letter' || (outcome.kind === 'retry' && !outcome.heldBack && message.attempt >= maxAttempts)) {
           letters.push(this.letterOf(run, message, outcome.error));
         } else if (outcome.kind === 'retry' && outcome.heldBack) {
@@ -244,7 +246,11 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
             lingerMs: 0,
             sizeOf: (chunk) => chunk.messages.length,
             run: async (chunks) => {
-              const outcomes = await this.decideNarrowing(chunks[0].run, chunks.flatMap((chunk) => chunk.messages));
+              // Log lines of a merged pass name every chunk in it.
+              const label = chunks.map(({ messages: m }) => labelOf(m[0].topic, m[0].partition, m)).join(' ');
+              const outcomes = await withLogContext({ stage: chunks[0].run.stage, batch: label }, () =>
+                this.decideNarrowing(chunks[0].run, chunks.flatMap((chunk) => chunk.messages)),
+              );
               let next = 0;
               return chunks.map((chunk) => ({ status: 'fulfilled', value: outcomes.slice(next, (next += chunk.messages.length)) }));
             },
@@ -378,6 +384,9 @@ export function parseEnvelope(value: string): EventEnvelope | null {
     e.payload !== null;
   return valid ? (e as EventEnvelope) : null;
 }
+
+/** A chunk as log lines name it: `topic[partition]@first-last`. */
+const labelOf = (topic: string, partition: number, chunk: { offset: string }[]): string => `${topic}[${partition}]@${chunk[0].offset}-${chunk.at(-1)!.offset}`;
 
 /** Merged first passes a stage may have running at once (its partitions dealt out among them). */
 const MERGED_PASSES = 4;
