@@ -47,12 +47,12 @@ describe('intake claims of a crashed request (real Redis)', () => {
     expect(unfinished).toBeLessThanOrEqual(CLAIM_LEASE_SECONDS);
 
     const response = { statusCode: 202, headers: {}, body: {} };
-    await settle(store, new OrderRegistry(redis, config), { orderId: `LEASE-${randomUUID()}`, paymentId: randomUUID(), idempotency: { merchantId: 'MERCHANT-001', key, fingerprint: 'fingerprint', response } });
+    await settle(store, new OrderRegistry(redis), { orderId: `LEASE-${randomUUID()}`, paymentId: randomUUID(), idempotency: { merchantId: 'MERCHANT-001', key, fingerprint: 'fingerprint', response } });
     expect(await redis.ttl(`idempotency:MERCHANT-001:${key}`)).toBeGreaterThan(config.payments.idempotencyTtlSeconds - 5);
   });
 
   it('should let an order claim lapse within its 30 s lease until its payment is published, then hold it for the retention', async () => {
-    const orders = new OrderRegistry(redis, config);
+    const orders = new OrderRegistry(redis);
     const orderId = `LEASE-${randomUUID()}`;
     const paymentId = randomUUID();
     expect(await orders.claim('MERCHANT-001', orderId, paymentId)).toEqual({ kind: 'claimed' });

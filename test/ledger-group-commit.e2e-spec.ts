@@ -11,7 +11,7 @@ import { createOwnDatabase } from './support/own-database.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
 
 /**
- * The ledger posts concurrent payments in one transaction (group commit). These run against real
+ * The ledger posts a stage batch's payments in one transaction (group commit). These run against real
  * PostgreSQL: what a group decides must equal what posting one by one would decide.
  */
 describe('ledger group commit (PostgreSQL)', () => {
@@ -43,13 +43,22 @@ describe('ledger group commit (PostgreSQL)', () => {
     acceptedAt: new Date().toISOString(),
     ...overrides,
   });
+  /** Posts the payments as one group, as the ledger stage posts a batch; a settled result each. */
+  const postGroup = (...postings: [string, PaymentPayload][]) => ledger.postAll(postings.map(([paymentId, p]) => ({ paymentId, payment: p, riskScore: null })));
+  /** The same, for postings expected to succeed: each one's result. */
+  const posted = async (...postings: [string, PaymentPayload][]) =>
+    (await postGroup(...postings)).map((result) => {
+      if (result.status === 'rejected') throw result.reason;
+      return result.value;
+    });
+  const postOne = async (paymentId: string, p: PaymentPayload) => (await posted([paymentId, p]))[0];
   const walletOf = async (userId: string) => (await ledger.walletsOf(userId)).find((w) => w.currency === 'USD');
 
   it("debits one payer's payments in their order within one group: the ones the wallet covers complete", async () => {
     const user = payer();
     await fund(user, '10.00');
     const amounts = ['400', '500', '300', '100'];
-    const results = await Promise.all(amounts.map((amount) => ledger.postPayment(randomUUID(), payment(user, amount))));
+    const results = await posted(...amounts.map((amount): [string, PaymentPayload] => [randomUUID(), payment(user, amount)]));
     expect(results.map((r) => `${r.record.status}:${r.record.reason ?? ''}`)).toEqual([
       'COMPLETED:',
       'COMPLETED:',
@@ -78,7 +87,7 @@ describe('ledger group commit (PostgreSQL)', () => {
     const after = await walletOf(user);
     expect([after!.debitsPosted, after!.creditsPosted]).toEqual(['0', '100']);
     // A payment that would overdraw is declined by the ledger before the database has to refuse it.
-    const declined = await ledger.postPayment(randomUUID(), payment(user, '101'));
+    const declined = await postOne(randomUUID(), payment(user, '101'));
     expect(declined.record).toMatchObject({ status: 'DECLINED', reason: 'INSUFFICIENT_FUNDS' });
   });
 
@@ -86,9 +95,9 @@ describe('ledger group commit (PostgreSQL)', () => {
     const user = payer();
     await fund(user, '10.00');
     const first = payment(user, '100');
-    const earlier = await ledger.postPayment(randomUUID(), first);
+    const earlier = await postOne(randomUUID(), first);
     expect(earlier.record.status).toBe('COMPLETED');
-    const again = await ledger.postPayment(randomUUID(), { ...first, acceptedAt: new Date().toISOString() });
+    const again = await postOne(randomUUID(), { ...first, acceptedAt: new Date().toISOString() });
     expect(again.record).toMatchObject({ status: 'DECLINED', reason: 'DUPLICATE_ORDER' });
     expect(BigInt((await walletOf(user))!.debitsPosted)).toBe(100n);
   });
@@ -97,8 +106,7 @@ describe('ledger group commit (PostgreSQL)', () => {
     const user = payer();
     await fund(user, '10.00');
     const order = payment(user, '100');
-    // One event-loop turn: both go into one group (one transaction).
-    const [a, b] = await Promise.all([ledger.postPayment(randomUUID(), order), ledger.postPayment(randomUUID(), { ...order, acceptedAt: new Date().toISOString() })]);
+    const [a, b] = await posted([randomUUID(), order], [randomUUID(), { ...order, acceptedAt: new Date().toISOString() }]);
     expect([a.record, b.record].map((r) => `${r.status}:${r.reason ?? ''}`)).toEqual(['COMPLETED:', 'DECLINED:DUPLICATE_ORDER']);
     expect(BigInt((await walletOf(user))!.debitsPosted)).toBe(100n);
   });
@@ -108,11 +116,11 @@ describe('ledger group commit (PostgreSQL)', () => {
     await fund(user, '1.00');
     const paymentId = randomUUID();
     const p = payment(user, '100');
-    const [a, b] = await Promise.all([ledger.postPayment(paymentId, p), ledger.postPayment(paymentId, p)]);
+    const [a, b] = await posted([paymentId, p], [paymentId, p]);
     expect([a.decidedNow, b.decidedNow].sort()).toEqual([false, true]);
     expect(a.record.status).toBe('COMPLETED');
     expect(b.record.status).toBe('COMPLETED');
-    const again = await ledger.postPayment(paymentId, p);
+    const again = await postOne(paymentId, p);
     expect(again).toMatchObject({ decidedNow: false, record: { status: 'COMPLETED' } });
     const transfers: { n: string }[] = await db.query(`SELECT count(*) AS n FROM ledger_transfers WHERE payment_id = $1`, [paymentId]);
     expect(transfers[0].n).toBe('1');
@@ -123,13 +131,13 @@ describe('ledger group commit (PostgreSQL)', () => {
     for (const u of [user, second, third]) await fund(u, '10.00');
     const good = [randomUUID(), randomUUID(), randomUUID()];
     const badId = randomUUID();
-    const settled = await Promise.allSettled([
-      ledger.postPayment(good[0], payment(user, '100')),
+    const settled = await postGroup(
+      [good[0], payment(user, '100')],
       // An order id longer than the column: PostgreSQL refuses the row, and with it the group's transaction.
-      ledger.postPayment(badId, payment(user, '100', { orderId: 'X'.repeat(80) })),
-      ledger.postPayment(good[1], payment(second, '100')),
-      ledger.postPayment(good[2], payment(third, '100')),
-    ]);
+      [badId, payment(user, '100', { orderId: 'X'.repeat(80) })],
+      [good[1], payment(second, '100')],
+      [good[2], payment(third, '100')],
+    );
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     const rows: { id: string; status: string }[] = await db.query(`SELECT id, status FROM payments WHERE id = ANY($1::uuid[])`, [[...good, badId]]);
     expect(rows.map((r) => r.status).sort()).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);

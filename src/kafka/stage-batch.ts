@@ -53,9 +53,6 @@ export class PermanentEventError extends Error {
   }
 }
 
-export const skip = (): StageOutcome<never> => ({ kind: 'skip' });
-export const step = <Step>(value: Step): StageOutcome<Step> => ({ kind: 'step', step: value });
-
 /**
  * Holds back what must wait: once one event of a key is to be retried, that key's later events of the
  * batch are retried after it (their decisions are dropped), so one payer's events apply in offset order.

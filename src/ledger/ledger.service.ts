@@ -1,6 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, In, type EntityManager } from 'typeorm';
-import { Coalescer } from '../batching/coalescer.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { PaymentPayload } from '../payments/payment-events.js';
 import type { TerminalOutcome } from '../payments/payment-lifecycle.service.js';
@@ -25,9 +24,6 @@ interface Decision {
   outcome: TerminalOutcome;
 }
 
-/** Most payments in one ledger transaction. */
-const MAX_POSTINGS_PER_TRANSACTION = 500;
-
 /**
  * The double-entry ledger. Every movement is one transfer that debits one account and credits another
  * in one PostgreSQL transaction, together with the payment's terminal row, so money moves exactly
@@ -35,41 +31,27 @@ const MAX_POSTINGS_PER_TRANSACTION = 500;
  * transfer's primary key, a wallet's CHECK forbids overdraft, and a unique index allows one COMPLETED
  * payment per (merchant, order).
  *
- * Postings that arrive together (the ledger stage works on many payers at once) are group-committed:
- * one transaction, a handful of set-based statements and one commit for the whole group, and the hot
+ * A stage batch's postings are group-committed (postAll): one transaction, a handful of set-based statements and one commit for the whole group, and the hot
  * merchant account is updated once per group instead of once per payment. If the group's transaction
  * fails, its postings are retried one transaction each, so one bad posting cannot fail its neighbours.
  */
 @Injectable()
 export class LedgerService {
   private readonly logger = new Logger(LedgerService.name);
-  private readonly postings = new Coalescer<PostingRequest, PostingResult>({
-    maxBatchSize: MAX_POSTINGS_PER_TRANSACTION,
-    lingerMs: 0,
-    run: (requests) => this.postGroup(requests),
-  });
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly metrics: MetricsService,
   ) {}
 
-  /** Posts one approved payment (together with whatever else is being posted right now). */
-  postPayment(paymentId: string, payment: PaymentPayload, riskScore: number | null = null): Promise<PostingResult> {
-    return this.postings.submit({ paymentId, payment, riskScore });
-  }
-
-  /** Posts a stage batch as one group, in its order: one result per request (a rejected one is to be retried). */
-  postAll(requests: PostingRequest[]): Promise<PromiseSettledResult<PostingResult>[]> {
-    return this.postGroup(requests);
-  }
 
   /** A user's wallets, one per currency they hold. */
   walletsOf(userId: string): Promise<LedgerAccount[]> {
     return this.dataSource.manager.find(LedgerAccount, { where: { kind: 'wallet', ownerId: userId }, order: { currency: 'ASC' } });
   }
 
-  private async postGroup(requests: PostingRequest[]): Promise<PromiseSettledResult<PostingResult>[]> {
+  /** Posts a stage batch as one group, in its order: one result per request (a rejected one is to be retried). */
+  async postAll(requests: PostingRequest[]): Promise<PromiseSettledResult<PostingResult>[]> {
     try {
       return (await this.postTogether(requests)).map((value) => ({ status: 'fulfilled', value }));
     } catch (error) {

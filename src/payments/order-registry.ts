@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { AppConfig } from '../config/app-config.js';
 import { REDIS } from '../redis/redis.module.js';
 import { CLAIM_LEASE_SECONDS } from './idempotency.store.js';
 
@@ -15,10 +14,7 @@ export type OrderClaim = { kind: 'claimed' } | { kind: 'taken'; paymentId: strin
  */
 @Injectable()
 export class OrderRegistry {
-  constructor(
-    @Inject(REDIS) private readonly redis: Redis,
-    private readonly config: AppConfig,
-  ) {}
+  constructor(@Inject(REDIS) private readonly redis: Redis) {}
 
   async claim(merchantId: string, orderId: string, paymentId: string): Promise<OrderClaim> {
     const key = this.keyOf(merchantId, orderId);
