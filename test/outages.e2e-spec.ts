@@ -7,6 +7,7 @@ import { createEnvelope } from '../src/kafka/event-envelope.js';
 import { TOPICS } from '../src/kafka/topics.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
 import { CLAIM_LEASE_SECONDS } from '../src/payments/idempotency.store.js';
+import { keyedPaymentId } from '../src/payments/keyed-payment-id.js';
 import { spawnApp, stopAllAppProcesses, testProcessEnv } from './support/app-process.js';
 import { request } from './support/http.js';
 import { KafkaProbe } from './support/kafka-probe.js';
@@ -162,6 +163,62 @@ describe('outages of Kafka, Redis and PostgreSQL (private servers)', () => {
     expect(transfers[0].n).toBe('0');
     expect(await balance(userId)).toBe('7.00'); // 10.00 - the retry's 2.00 - the marker's 1.00
     expect(await checkLedgerInvariants(dataSource.manager)).toEqual([]);
+  }, 180_000);
+
+  it('should pay a keyed retry as its next attempt after a 503, though Redis lost everything in between: money moves once', async () => {
+    const userId = `KEYED-${randomUUID().slice(0, 8)}`;
+    await fund(userId, '10.00');
+    const key = `keyed-503-${randomUUID()}`;
+    const body = { orderId: `KEYED-503-${randomUUID()}`, userId, amount: '2.00' };
+    const attemptId = (attempt: number) => keyedPaymentId(running.config.payments.paymentIdNamespace, 'MERCHANT-001', key, attempt);
+    const redis = new Redis({ host: '127.0.0.1', port: Number(stack.env.REDIS_PORT), keyPrefix: running.config.redis.keyPrefix, lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect();
+    try {
+      await stack.servers.kafkaStop();
+      try {
+        await eventually(() => request(`${api}/health`), (r) => r.status === 503, 15_000, 'health 503');
+        const refused = await pay(body, { 'idempotency-key': key });
+        expect({ status: refused.status, code: refused.body.error?.code }).toEqual({ status: 503, code: 'broker_unavailable' });
+        // Attempt 0 is spent: Redis says so, and PostgreSQL holds its tombstone.
+        expect(JSON.parse((await redis.get(`idempotency:MERCHANT-001:${key}`))!)).toEqual({ abandonedAttempt: 0 });
+      } finally {
+        await stack.servers.kafkaStart();
+      }
+      expect((await rowsOfOrder(body.orderId)).map((r) => [r.id, r.status, r.reason])).toEqual([[attemptId(0), 'FAILED', 'PUBLISH_UNCONFIRMED']]);
+
+      // Redis restarts empty: only PostgreSQL knows what the key became.
+      await stack.servers.killRedis();
+      await stack.servers.startRedis();
+      await eventually(() => request(`${api}/health`), (r) => r.status === 200, 30_000, 'health back to 200');
+      const retried = await eventually(() => pay(body, { 'idempotency-key': key }), (r) => r.status === 202, 60_000, 'the retry accepted');
+      expect(retried.headers.get('idempotent-replayed')).toBeNull();
+      expect(await settled(retried.body.paymentId, 60_000)).toMatchObject({ status: 'COMPLETED' });
+      // Every earlier attempt was a 503 (a retry may have met the broker still starting); the last one paid.
+      const rows = await rowsOfOrder(body.orderId);
+      expect(rows.map((r) => [r.id, r.status, r.reason])).toEqual([
+        ...rows.slice(0, -1).map((_, attempt) => [attemptId(attempt), 'FAILED', 'PUBLISH_UNCONFIRMED']),
+        [attemptId(rows.length - 1), 'COMPLETED', null],
+      ]);
+      expect(retried.body.paymentId).toBe(attemptId(rows.length - 1));
+
+      // From now on the key replays that payment: from Redis, and from PostgreSQL past the tombstones once Redis forgot again.
+      for (const forgotten of [false, true]) {
+        if (forgotten) await redis.del(`idempotency:MERCHANT-001:${key}`);
+        const replay = await pay(body, { 'idempotency-key': key });
+        expect({ forgotten, status: replay.status, paymentId: replay.body.paymentId, replayed: replay.headers.get('idempotent-replayed') }).toEqual({
+          forgotten,
+          status: 202,
+          paymentId: retried.body.paymentId,
+          replayed: 'true',
+        });
+      }
+      const transfers: { n: string }[] = await dataSource.query(`SELECT COUNT(*)::text AS n FROM ledger_transfers WHERE payment_id = ANY($1)`, [rows.map((r) => r.id)]);
+      expect(transfers[0].n).toBe('1');
+      expect(await balance(userId)).toBe('8.00');
+      expect(await checkLedgerInvariants(dataSource.manager)).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
   }, 180_000);
 
   it('should lose and double nothing when PostgreSQL stops for 10 s mid-run', async () => {

@@ -74,6 +74,8 @@ export class AppConfig {
     maxAmount: string;
     defaultMerchantId: string;
     idempotencyTtlSeconds: number;
+    /** UUIDv5 namespace of the paymentIds derived from Idempotency-Keys. */
+    paymentIdNamespace: string;
     stateRetentionSeconds: number;
     globalStreamMaxLen: number;
   };
@@ -152,6 +154,7 @@ export class AppConfig {
       maxAmount: vars.PAYMENT_MAX_AMOUNT,
       defaultMerchantId: vars.DEFAULT_MERCHANT_ID,
       idempotencyTtlSeconds: vars.IDEMPOTENCY_TTL_SECONDS,
+      paymentIdNamespace: vars.PAYMENT_ID_NAMESPACE,
       stateRetentionSeconds: vars.STATE_RETENTION_SECONDS,
       globalStreamMaxLen: vars.STATE_GLOBAL_STREAM_MAXLEN,
     };

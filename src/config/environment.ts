@@ -6,6 +6,7 @@ import {
   IsInt,
   IsOptional,
   IsString,
+  IsUUID,
   Matches,
   Max,
   Min,
@@ -163,6 +164,14 @@ export class EnvironmentVariables {
 
   @IsInt() @Min(60) @Max(60 * 60 * 24 * 30)
   IDEMPOTENCY_TTL_SECONDS = 60 * 60 * 24;
+
+  /**
+   * The UUIDv5 namespace of paymentIds derived from Idempotency-Keys. One per deployment, and never
+   * changed once payments were taken: the same key must give the same paymentId for as long as its
+   * payments are kept.
+   */
+  @IsUUID()
+  PAYMENT_ID_NAMESPACE = 'c9e0a594-9a56-48bd-80b2-c3515bb08596';
 
   /** Pipeline stages: attempts per event before it goes to the dead-letter topic, with exponential backoff. */
   @IsInt() @Min(1) @Max(100)

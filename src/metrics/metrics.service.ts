@@ -33,6 +33,16 @@ export class MetricsService {
     () => new Counter({ name: 'payments_accepted_total', help: 'Payments accepted (202) by the intake', labelNames: ['currency'] as const }),
   );
 
+  readonly idempotencyRecalls = reuse(
+    'payment_idempotency_recalls_total',
+    () =>
+      new Counter({
+        name: 'payment_idempotency_recalls_total',
+        help: 'Idempotency-Keys Redis did not know, looked up in PostgreSQL: new, next_attempt (past a 503), replayed, mismatch, unavailable (went on as attempt 0)',
+        labelNames: ['outcome'] as const,
+      }),
+  );
+
   readonly paymentsFinalized = reuse(
     'payments_finalized_total',
     () =>
@@ -137,6 +147,10 @@ export class MetricsService {
 
   paymentAccepted(currency: string): void {
     this.paymentsAccepted.inc({ currency });
+  }
+
+  idempotencyRecalled(outcome: 'new' | 'next_attempt' | 'replayed' | 'mismatch' | 'unavailable'): void {
+    this.idempotencyRecalls.inc({ outcome });
   }
 
   /** Call once per decided outcome (the terminal row was written now), never for a replay. */

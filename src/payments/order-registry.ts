@@ -25,16 +25,13 @@ export class OrderRegistry {
     return { kind: 'taken', paymentId: holder };
   }
 
-  /** Moves the order from a payment that ended without taking money to a new one; false if someone else did first. */
-  async takeOver(merchantId: string, orderId: string, fromPaymentId: string, toPaymentId: string): Promise<boolean> {
-    const swapped = await this.redis.eval(
-      COMPARE_AND_SET,
-      1,
-      this.keyOf(merchantId, orderId),
-      fromPaymentId,
-      toPaymentId,
-      CLAIM_LEASE_SECONDS,
-    );
+  /**
+   * Moves the order from one payment to another (from one that ended without taking money, or from a
+   * lease the request itself took under another paymentId); false if someone else did first. Held for
+   * `seconds`: the claim lease, or the retention for a payment that completed.
+   */
+  async takeOver(merchantId: string, orderId: string, fromPaymentId: string, toPaymentId: string, seconds = CLAIM_LEASE_SECONDS): Promise<boolean> {
+    const swapped = await this.redis.eval(COMPARE_AND_SET, 1, this.keyOf(merchantId, orderId), fromPaymentId, toPaymentId, seconds);
     return swapped === 1;
   }
 

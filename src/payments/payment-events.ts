@@ -18,6 +18,13 @@ export const PAYMENT_EVENT_TYPES = {
   failed: 'payment.failed',
 } as const;
 
+/**
+ * How the intake ends a payment whose event Kafka did not confirm (it answered 503): a tombstone that
+ * keeps a late-landing event from moving money. It is no outcome of the request, so a retry with the
+ * same Idempotency-Key pays as the key's next attempt.
+ */
+export const ABANDONED_AT_INTAKE = { status: 'FAILED', stage: 'intake', reason: 'PUBLISH_UNCONFIRMED' } as const;
+
 /** The payment as every stage sees it. Money is an integer count of minor units, as a string (JSON has no bigint). */
 export interface PaymentPayload {
   orderId: string;

@@ -46,7 +46,7 @@ export class PaymentsController {
   @RouteConfig(LIMITED_IN_HANDLER)
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({ summary: 'Take a payment: answered 202 once Kafka durably holds it' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Up to 255 printable characters; a retry with the same key and body replays the first answer' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Up to 255 printable characters; it decides the paymentId, so a retry with the same key and body replays the first answer (also after a cache loss), and one after a 503 pays' })
   @ApiAcceptedResponse({ type: AcceptedPaymentDoc, headers: { Location: { description: '/api/payments/{paymentId}', schema: { type: 'string' } } } })
   @ApiBadRequestResponse({ type: ApiErrorDoc, description: 'Malformed JSON or invalid fields (each named)' })
   @ApiConflictResponse({ type: ApiErrorDoc, description: 'The order already has a pending or completed payment (its paymentId is in the body)' })

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { StateModule } from '../state/state.module.js';
+import { IdempotencyRecall } from './idempotency-recall.js';
 import { IdempotencyStore } from './idempotency.store.js';
 import { IntakeClaims } from './intake-claims.js';
 import { OrderRegistry } from './order-registry.js';
@@ -13,7 +14,7 @@ import { PaymentsService } from './payments.service.js';
 @Module({
   imports: [TypeOrmModule.forFeature([PaymentRecord]), StateModule],
   controllers: [PaymentsController],
-  providers: [PaymentsService, PaymentQueryService, PaymentLifecycle, IdempotencyStore, OrderRegistry, IntakeClaims],
+  providers: [PaymentsService, PaymentQueryService, PaymentLifecycle, IdempotencyStore, IdempotencyRecall, OrderRegistry, IntakeClaims],
   exports: [PaymentLifecycle],
 })
 export class PaymentsModule {}
