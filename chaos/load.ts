@@ -2,7 +2,7 @@
  * The chaos runner's client: a steady rate of POST /api/payments that records, per request, what it got:
  * the paymentId of every 202, every 503, and every request that got no answer at all (refused, reset,
  * timed out). Each request carries its own Idempotency-Key, so a request without an answer can be sent
- * again after recovery the way a careful client would. Every 25th request pays an order that already
+ * again after recovery the way a careful client would, and so can one whose 202 the client never saw. Every 25th request pays an order that already
  * got a 202 again, which must never complete the order twice.
  */
 
@@ -20,6 +20,8 @@ export interface SentRequest {
   error?: string;
   /** The answer to the same request sent again (same Idempotency-Key and body) after recovery. */
   retry?: Answer;
+  /** A request that got its 202, sent again after recovery as a client that never saw the answer would. */
+  again?: Answer;
 }
 
 /** What one sending of a request got back. */
@@ -117,6 +119,11 @@ export class LoadClient {
   /** Sends one request again with the same Idempotency-Key and body (after recovery) and records the answer. */
   async retry(record: SentRequest, target: string): Promise<void> {
     record.retry = await this.send(target, record);
+  }
+
+  /** The same for a request that was answered 202: its answer goes to `again`, the first one stays. */
+  async sendAgain(record: SentRequest, target: string): Promise<void> {
+    record.again = await this.send(target, record);
   }
 
   private async send(target: string, record: SentRequest): Promise<Answer> {

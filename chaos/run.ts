@@ -85,6 +85,8 @@ const appEnv: NodeJS.ProcessEnv = {
   FRAUD_VELOCITY_MAX_AMOUNT: 'USD:1000000000',
 };
 const config = AppConfig.fromEnvironment(appEnv);
+/** Answered requests sent again after each fault, at most (evenly spread over the run). */
+const ANSWERED_RETRY_SAMPLE = 300;
 /** How long the intake's claims of an Idempotency-Key or an order outlive a request that crashed. */
 const CLAIM_LEASE_SECONDS = 30;
 const apps = appPorts.map((port, i) => new AppInstance(`app-${String.fromCharCode(65 + i)}`, port, appEnv, join(runDir, `app-${String.fromCharCode(65 + i)}.log`)));
@@ -185,6 +187,13 @@ interface FaultResult {
   doubled: number;
   doubledDetail: unknown[];
   completedBehind503: number;
+  /** Answered (202) requests sent again after recovery, and how many of them got another answer than their first paymentId. */
+  answeredRetried: number;
+  answeredRetriedReplayed: number;
+  answeredRetryMismatched: number;
+  answeredRetryMismatchDetail: unknown[];
+  /** Payments of the retried orders declined DUPLICATE_ORDER that no repeat-order request made (so a retry did). */
+  duplicatesFromRetries: number;
   /** Idempotency-Keys still "in progress" after the claim lease, and orders held by a payment that does not exist. */
   stuck: number;
   outcomes: Record<string, number>;
@@ -278,6 +287,14 @@ async function runFault(fault: Fault): Promise<FaultResult> {
     await sleep(Math.max(0, injectedAt + (CLAIM_LEASE_SECONDS + 5) * 1000 - Date.now()));
     await Promise.all(inProgress.map((r) => load.retry(r, live[r.n % live.length].url)));
   }
+  // A client that never saw its 202 sends the request again: a sample of the answered ones, spread over
+  // the run (before, during and after the fault), must get the paymentId of their first answer, even
+  // where Redis lost the key in between (issue #19).
+  const answered = records.filter((r) => r.status === 202 && r.paymentId && !r.repeatOrder);
+  const sample = answered.filter((_, i) => i % Math.max(1, Math.ceil(answered.length / ANSWERED_RETRY_SAMPLE)) === 0);
+  for (let i = 0; i < sample.length; i += 50) {
+    await Promise.all(sample.slice(i, i + 50).map((r, j) => load.sendAgain(r, live[(i + j) % live.length].url)));
+  }
   const retriesDoneAt = Date.now();
   const stuckKeys = inProgress.filter((r) => r.retry?.code === 'idempotency_request_in_progress').length;
 
@@ -288,6 +305,7 @@ async function runFault(fault: Fault): Promise<FaultResult> {
   for (const r of records) {
     if (r.status === 202 && r.paymentId) acceptedIds.add(r.paymentId);
     if (r.retry?.status === 202 && r.retry.paymentId) acceptedIds.add(r.retry.paymentId);
+    if (r.again?.status === 202 && r.again.paymentId) acceptedIds.add(r.again.paymentId);
   }
   const acceptedAfterRetry = records.filter((r) => r.retry?.status === 202 && r.retry.paymentId).length;
   log(`${fault.name}: ${records.length} sent, ${acceptedIds.size} accepted; waiting until every accepted payment is terminal`);
@@ -322,11 +340,21 @@ async function runFault(fault: Fault): Promise<FaultResult> {
     // A 409 that names an earlier payment of the order must name one that exists (and ends).
     const named = [...new Set(records.flatMap((r) => (r.retry?.namedPaymentId ? [r.retry.namedPaymentId] : [])))];
     const stuckOrders = await withoutRow(dataSource, named);
+    // A keyed retry must never become a payment of its own, which the ledger would decline as DUPLICATE_ORDER:
+    // of the sampled orders (one key each), only a repeat-order request's payment may be declined so.
+    const repeatIds = records.filter((r) => r.repeatOrder).flatMap((r) => [r.paymentId, r.retry?.paymentId].filter((id): id is string => !!id));
+    const duplicatesFromRetries: unknown[] = sample.length
+      ? await dataSource.query(`SELECT id, order_id FROM payments WHERE order_id = ANY($1) AND reason = 'DUPLICATE_ORDER' AND NOT (id = ANY($2::uuid[]))`, [
+          sample.map((r) => r.orderId),
+          repeatIds,
+        ])
+      : [];
     log(`${fault.name}: running the deployment verifier`);
     const report = await new DeploymentVerifier(config, dataSource, redis).verify({ settleMs: terminalBoundS * 500 });
-    return { outcomes, doubled: [...doubledOrders, ...doubledPayments], behind503, stuckOrders, report };
+    return { outcomes, doubled: [...doubledOrders, ...doubledPayments], behind503, stuckOrders, duplicatesFromRetries, report };
   });
 
+  const mismatched = sample.filter((r) => r.again?.status !== 202 || r.again.paymentId !== r.paymentId);
   const result: FaultResult = {
     fault: fault.name,
     description: fault.description,
@@ -345,6 +373,11 @@ async function runFault(fault: Fault): Promise<FaultResult> {
     doubled: checks.doubled.length,
     doubledDetail: checks.doubled.slice(0, 20),
     completedBehind503: checks.behind503.length,
+    answeredRetried: sample.length,
+    answeredRetriedReplayed: sample.filter((r) => r.again?.replayed).length,
+    answeredRetryMismatched: mismatched.length,
+    answeredRetryMismatchDetail: mismatched.slice(0, 20).map((r) => ({ n: r.n, paymentId: r.paymentId, again: r.again })),
+    duplicatesFromRetries: checks.duplicatesFromRetries.length,
     stuck: stuckKeys + checks.stuckOrders.length,
     outcomes: Object.fromEntries(checks.outcomes.map((o) => [o.status, Number(o.n)])),
     faultSeconds: (recoverStarted - faultAt) / 1000,
@@ -354,8 +387,16 @@ async function runFault(fault: Fault): Promise<FaultResult> {
     verifyDetail: checks.report.violations.slice(0, 20),
     pass: false,
   };
-  result.pass = result.lost === 0 && result.doubled === 0 && result.completedBehind503 === 0 && result.stuck === 0 && result.verifyViolations === 0 && result.timeToAllTerminalSeconds !== null;
-  log(`${fault.name}: ${result.pass ? 'PASS' : 'FAIL'} ${JSON.stringify({ accepted: result.accepted, lost: result.lost, doubled: result.doubled, stuck: result.stuck, verify: result.verifyViolations, terminalS: result.timeToAllTerminalSeconds })}`);
+  result.pass =
+    result.lost === 0 &&
+    result.doubled === 0 &&
+    result.completedBehind503 === 0 &&
+    result.answeredRetryMismatched === 0 &&
+    result.duplicatesFromRetries === 0 &&
+    result.stuck === 0 &&
+    result.verifyViolations === 0 &&
+    result.timeToAllTerminalSeconds !== null;
+  log(`${fault.name}: ${result.pass ? 'PASS' : 'FAIL'} ${JSON.stringify({ accepted: result.accepted, lost: result.lost, doubled: result.doubled, answeredRetried: result.answeredRetried, retryMismatched: result.answeredRetryMismatched, duplicatesFromRetries: result.duplicatesFromRetries, stuck: result.stuck, verify: result.verifyViolations, terminalS: result.timeToAllTerminalSeconds })}`);
   return result;
 }
 
@@ -371,6 +412,7 @@ function markdown(summary: { settings: Record<string, unknown>; results: FaultRe
       r.noAnswer,
       r.lost,
       r.doubled + r.completedBehind503,
+      `${r.answeredRetried - r.answeredRetryMismatched}/${r.answeredRetried}${r.duplicatesFromRetries ? ` (${r.duplicatesFromRetries} DUPLICATE_ORDER)` : ''}`,
       r.stuck,
       r.timeToAllTerminalSeconds === null ? `> ${terminalBoundS}` : r.timeToAllTerminalSeconds.toFixed(1),
       r.verifyViolations,
@@ -382,12 +424,12 @@ function markdown(summary: { settings: Record<string, unknown>; results: FaultRe
     '',
     `${summary.machine}; ${JSON.stringify(summary.settings)}; ${summary.totalSeconds.toFixed(0)} s in all.`,
     '',
-    '| fault | sent | accepted (202) | 503 | no answer | lost | doubled | stuck | all terminal after recovery (s) | verify violations | result |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| fault | sent | accepted (202) | 503 | no answer | lost | doubled | answered 202 sent again: same paymentId | stuck | all terminal after recovery (s) | verify violations | result |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((row) => `| ${row} |`),
     '',
     ...summary.results.flatMap((r) => [
-      `- **${r.fault}** (${r.description}): fault ${r.faultSeconds.toFixed(1)} s, recovery ${r.recoverySeconds.toFixed(1)} s; outcomes ${JSON.stringify(r.outcomes)}; other answers ${JSON.stringify(r.otherStatuses)}; unanswered sent again ${JSON.stringify(r.retriedNoAnswer)}`,
+      `- **${r.fault}** (${r.description}): fault ${r.faultSeconds.toFixed(1)} s, recovery ${r.recoverySeconds.toFixed(1)} s; outcomes ${JSON.stringify(r.outcomes)}; other answers ${JSON.stringify(r.otherStatuses)}; unanswered sent again ${JSON.stringify(r.retriedNoAnswer)}; answered sent again ${r.answeredRetried} (${r.answeredRetriedReplayed} replayed)`,
     ]),
     '',
   ].join('\n');

@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
  * the first free slot from 1, so its ports differ from a long run's (slot 0) and from another `npm test`
  * running at the same time. The combined fault also kills an app and stops Kafka, standing in for
  * app-kill and kafka-restart; `npm run chaos` runs all six. It asserts what the long run asserts: nothing
- * accepted is lost, doubled or stuck, every accepted payment ends within the bound, and the deployment
- * verifier finds no violation.
+ * accepted is lost, doubled or stuck, every accepted payment ends within the bound, answered requests
+ * sent again get their first paymentId back, and the deployment verifier finds no violation.
  */
 const FAULTS = ['redis-wipe', 'postgres-restart', 'rebalance-kill', 'combined'];
 
@@ -30,17 +30,20 @@ describe('chaos (short): faults one at a time and together, on private servers',
     const table = output.slice(output.indexOf('# Chaos run'));
     expect(summary.results.map((r: { fault: string }) => r.fault)).toEqual(FAULTS);
     for (const r of summary.results) {
-      expect({ fault: r.fault, error: r.error, lost: r.lost, doubled: r.doubled, completedBehind503: r.completedBehind503, stuck: r.stuck, verifyViolations: r.verifyViolations, allTerminal: r.timeToAllTerminalSeconds !== null }).toEqual({
+      expect({ fault: r.fault, error: r.error, lost: r.lost, doubled: r.doubled, completedBehind503: r.completedBehind503, stuck: r.stuck, verifyViolations: r.verifyViolations, allTerminal: r.timeToAllTerminalSeconds !== null, answeredRetryMismatched: r.answeredRetryMismatched, duplicatesFromRetries: r.duplicatesFromRetries }).toEqual({
         fault: r.fault,
         error: undefined,
         lost: 0,
         doubled: 0,
         completedBehind503: 0,
+        answeredRetryMismatched: 0,
+        duplicatesFromRetries: 0,
         stuck: 0,
         verifyViolations: 0,
         allTerminal: true,
       });
       expect(r.accepted).toBeGreaterThan(0);
+      expect(r.answeredRetried).toBeGreaterThan(0); // answered requests were sent again, and got their own paymentId
     }
     // Each fault must have done what it stands for, or the zeros above say nothing: the killed
     // instance left requests unanswered; Kafka away longer than KAFKA_PUBLISH_TIMEOUT_MS (3 s) got
