@@ -13,7 +13,7 @@ export function markdown(r: Record<string, any>): string {
   return [
     `# Benchmark ${r.runAt}`,
     '',
-    `${r.machine.cpus} cores, Node ${r.machine.node}; ${r.settings.durationSeconds} s per shape, ${r.settings.connections} connections${r.settings.rate ? `, ${r.settings.rate}/s offered` : ''}, ${r.settings.users} payers.`,
+    `${r.machine.cpus} cores, Node ${r.machine.node}; ${r.settings.durationSeconds} s per shape, ${r.settings.connections} connections${r.settings.rate ? `, ${r.settings.rate}/s offered` : ''}, ${r.settings.users} payers${r.settings.idempotencyKeys ? ', a fresh Idempotency-Key on every request' : ''}.`,
     '',
     `| measure | ${names.map((n) => title[n]).join(' | ')} |`,
     `| --- | ${names.map(() => '---').join(' | ')} |`,

@@ -7,7 +7,8 @@
  * Options: --shapes single,split, --workers N (worker processes of split, 1), --duration S,
  * --connections N, --rate R (fixed overall rate instead of as fast as possible), --payers N,
  * --no-baselines, --profile (a V8 CPU profile of every app process during the load, summarized by
- * area and function).
+ * area and function), --idempotency-keys (every request with a fresh Idempotency-Key, as clients that
+ * retry safely send them: the path that looks the key up in PostgreSQL).
  */
 import 'reflect-metadata';
 import autocannon from 'autocannon';
@@ -39,6 +40,7 @@ const { values: args } = parseArgs({
     payers: { type: 'string', default: '2000' },
     shapes: { type: 'string', default: SHAPES.join(',') },
     workers: { type: 'string', default: '1' },
+    'idempotency-keys': { type: 'boolean', default: false },
   },
 });
 const durationSeconds = Number(args.duration);
@@ -46,6 +48,7 @@ const connections = Number(args.connections);
 const rate = args.rate ? Number(args.rate) : undefined;
 const port = Number(args.port);
 const workers = Number(args.workers);
+const idempotencyKeys = args['idempotency-keys'];
 const shapes = args.shapes.split(',').map((s) => s.trim()) as ShapeName[];
 for (const s of shapes) if (!SHAPES.includes(s)) throw new Error(`--shapes: unknown shape "${s}" (${SHAPES.join(', ')})`);
 if (!(workers >= 1)) throw new Error('--workers must be at least 1');
@@ -131,7 +134,8 @@ async function measureShape(shape: ShapeName, config: AppConfig, dataSource: Dat
         {
           setupRequest: (request) => {
             const i = n++;
-            return { ...request, body: JSON.stringify({ orderId: `${orderPrefix}${i}`, amount: '1.00', currency: 'USD', userId: payerId(i % USERS) }) };
+            const body = JSON.stringify({ orderId: `${orderPrefix}${i}`, amount: '1.00', currency: 'USD', userId: payerId(i % USERS) });
+            return { ...request, body, ...(idempotencyKeys && { headers: { ...request.headers, 'idempotency-key': `${orderPrefix}${i}` } }) };
           },
         },
       ],
@@ -280,7 +284,7 @@ async function main(): Promise<void> {
     const result = {
       runAt: new Date().toISOString(),
       machine: { cpus: cpus().length, node: process.version },
-      settings: { durationSeconds, connections, rate: rate ?? null, users: USERS, amount: '1.00 USD', shapes, workers, topicPrefix, redisKeyPrefix },
+      settings: { durationSeconds, connections, rate: rate ?? null, users: USERS, amount: '1.00 USD', shapes, workers, idempotencyKeys, topicPrefix, redisKeyPrefix },
       shapes: Object.fromEntries(results),
       baselines,
       // Over every shape: each shape's ledger check covers the payers' whole ledger up to then.
