@@ -108,6 +108,8 @@ describe('Idempotency-Keys when Redis loses them (real Kafka, Redis and PostgreS
         await forget(`idempotency:*:${key}`);
         const refused = await pay({ ...body, ...other }, key);
         expect({ other, status: refused.status, code: refused.body.error?.code }).toEqual({ other, status: 422, code: 'idempotency_key_reused' });
+        // The refused request holds no order either (its lease would name the key's payment, not this order's).
+        expect(await redis.exists(`${prefix}order:MERCHANT-001:${other.orderId ?? body.orderId}`)).toBe(other.orderId ? 0 : 1);
       }
       // A refusal holds no claim: the right body is still replayed at once.
       expect(await pay(body, key)).toMatchObject({ status: 202, body: { paymentId } });

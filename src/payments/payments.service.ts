@@ -97,6 +97,11 @@ export class PaymentsService {
         }
         // Redis did not know the key (a new one, or one Redis lost): PostgreSQL tells which.
         const recalled = known === undefined ? await this.recallKey(keyed, payment) : { attempt: known };
+        if ('mismatch' in recalled) {
+          // The lease the script took under firstId names the key's payment, which is not this order's.
+          if (claim.kind === 'claimed') await this.orders.release(payment.merchantId, payment.orderId, firstId).catch(() => undefined);
+          throw keyReused();
+        }
         if ('replay' in recalled) {
           await this.restoreOrder(payment, claim.kind === 'claimed' ? firstId : undefined, recalled.replay);
           return { response: acceptedResponse(recalled.replay.id, payloadOf(recalled.replay)), replayed: true, rate: claim.rate };
@@ -144,11 +149,11 @@ export class PaymentsService {
 
   /**
    * What PostgreSQL knows of a key Redis does not: the attempt to pay as, or the key's payment that
-   * ended (replayed, its answer stored in Redis again). Another body for that payment is a 422. If
+   * ended (replayed, its answer stored in Redis again), or another body for that payment (a 422). If
    * PostgreSQL cannot be read, the intake goes on as attempt 0 rather than refuse payments while the
    * database is away: a retry Redis lost then still gets its paymentId (docs/RELIABILITY.md).
    */
-  private async recallKey(keyed: KeyedRequest, payment: PaymentPayload): Promise<{ attempt: number } | { replay: RecalledPayment }> {
+  private async recallKey(keyed: KeyedRequest, payment: PaymentPayload): Promise<{ attempt: number } | { replay: RecalledPayment } | { mismatch: true }> {
     const recalled = await this.recall.recall(payment, keyed.key);
     switch (recalled.kind) {
       case 'attempt':
@@ -159,7 +164,7 @@ export class PaymentsService {
         return { attempt: 0 };
       case 'mismatch':
         this.metrics.idempotencyRecalled('mismatch');
-        throw keyReused();
+        return { mismatch: true };
       case 'replay': {
         this.metrics.idempotencyRecalled('replayed');
         const response = acceptedResponse(recalled.record.id, payloadOf(recalled.record));
