@@ -77,11 +77,17 @@ describe('IdempotencyRecall', () => {
 
   it('should answer unavailable when PostgreSQL fails, or does not answer within its deadline', async () => {
     const failing = recallOver([], () => Promise.reject(new Error('connection refused')));
-    expect(await failing.recall.recall(payment, KEY)).toMatchObject({ kind: 'unavailable', error: { message: 'connection refused' } });
+    expect(await failing.recall.recall(payment, KEY)).toMatchObject({ kind: 'unavailable', atLeast: 0, error: { message: 'connection refused' } });
     const hung = recallOver([], () => new Promise<never>(() => undefined));
     const started = Date.now();
     expect(await hung.recall.recall(payment, KEY)).toMatchObject({ kind: 'unavailable', error: { message: 'no answer within 1000 ms' } });
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  it('should go on past the tombstones it saw when PostgreSQL fails on the next lookup', async () => {
+    let calls = 0;
+    const { recall } = recallOver([], async () => (calls++ === 0 ? [abandoned(0)] : Promise.reject(new Error('connection reset'))));
+    expect(await recall.recall(payment, KEY)).toMatchObject({ kind: 'unavailable', atLeast: 1 });
   });
 
   it('should look up concurrent keys in one query', async () => {

@@ -17,8 +17,8 @@ export type RecalledKey =
   | { kind: 'replay'; record: RecalledPayment }
   /** The key's payment ended, and this request asks for another one. */
   | { kind: 'mismatch'; paymentId: string }
-  /** PostgreSQL could not be read in time. */
-  | { kind: 'unavailable'; error: Error };
+  /** PostgreSQL could not be read in time; the attempts before `atLeast` were seen abandoned. */
+  | { kind: 'unavailable'; error: Error; atLeast: number };
 
 /**
  * Attempts looked up per query past the first. A key's attempt n+1 is only ever paid past a tombstone
@@ -62,7 +62,7 @@ export class IdempotencyRecall {
         rows = await this.lookup(ids);
       } catch (error) {
         this.logger.warn(`PostgreSQL unavailable to recall an Idempotency-Key: ${(error as Error).message}`);
-        return { kind: 'unavailable', error: error as Error };
+        return { kind: 'unavailable', error: error as Error, atLeast: first };
       }
       const byId = new Map(rows.map((r) => [r.id, r]));
       const latest = ids.findLastIndex((id) => byId.has(id));

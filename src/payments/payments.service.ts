@@ -150,8 +150,9 @@ export class PaymentsService {
   /**
    * What PostgreSQL knows of a key Redis does not: the attempt to pay as, or the key's payment that
    * ended (replayed, its answer stored in Redis again), or another body for that payment (a 422). If
-   * PostgreSQL cannot be read, the intake goes on as attempt 0 rather than refuse payments while the
-   * database is away: a retry Redis lost then still gets its paymentId (docs/RELIABILITY.md).
+   * PostgreSQL cannot be read, the intake goes on as attempt 0 (or past the tombstones it already
+   * saw) rather than refuse payments while the database is away: a retry Redis lost then still gets
+   * its paymentId (docs/RELIABILITY.md).
    */
   private async recallKey(keyed: KeyedRequest, payment: PaymentPayload): Promise<{ attempt: number } | { replay: RecalledPayment } | { mismatch: true }> {
     const recalled = await this.recall.recall(payment, keyed.key);
@@ -161,7 +162,7 @@ export class PaymentsService {
         return { attempt: recalled.attempt };
       case 'unavailable':
         this.metrics.idempotencyRecalled('unavailable');
-        return { attempt: 0 };
+        return { attempt: recalled.atLeast };
       case 'mismatch':
         this.metrics.idempotencyRecalled('mismatch');
         return { mismatch: true };
