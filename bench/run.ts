@@ -20,8 +20,9 @@ import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { hashApiKey, mintApiKey } from '../src/auth/api-keys.js';
 import { AppConfig } from '../src/config/app-config.js';
-import { dataSourceOptions } from '../src/database/data-source-options.js';
+import { appDataSourceOptions } from '../src/app-data-source.js';
 import { DepositsService } from '../src/ledger/deposits.service.js';
+import { LedgerRepository } from '../src/ledger/ledger.repository.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
 import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
 import { bareFastifyBaseline, batchedKafkaBaseline, rawKafkaBaseline } from './baselines.js';
@@ -94,7 +95,7 @@ const payerId = (n: number) => `BENCH-PAYER-${String(n).padStart(5, '0')}`;
 
 /** Funds the bench's payers once (fixed deposit ids make it idempotent), through the ledger's own deposits. */
 async function fundPayers(dataSource: DataSource): Promise<void> {
-  const deposits = new DepositsService(dataSource);
+  const deposits = new DepositsService(LedgerRepository.over(dataSource));
   let next = 0;
   let created = 0;
   const worker = async () => {
@@ -269,7 +270,7 @@ async function main(): Promise<void> {
   step('node', ['dist/database/migrate.js']);
 
   const config = AppConfig.fromEnvironment(appEnv);
-  const dataSource = new DataSource(dataSourceOptions(config));
+  const dataSource = new DataSource(appDataSourceOptions(config));
   await dataSource.initialize();
   await fundPayers(dataSource);
   const redis = new Redis({ host: config.redis.host, port: config.redis.port, lazyConnect: true });

@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { hashApiKey, mintApiKey } from '../src/auth/api-keys.js';
 import { AppConfig } from '../src/config/app-config.js';
-import { dataSourceOptions } from '../src/database/data-source-options.js';
+import { appDataSourceOptions } from '../src/app-data-source.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
 import { removeRunLeftovers, step, waitUntilReady } from './processes.js';
 
@@ -144,7 +144,7 @@ async function main(): Promise<void> {
   step('node', ['dist/database/migrate.js']);
   step('node', ['dist/database/seed.js']);
   const config = AppConfig.fromEnvironment();
-  const dataSource = await new DataSource(dataSourceOptions(config)).initialize();
+  const dataSource = await new DataSource(appDataSourceOptions(config)).initialize();
   try {
     const rounds: Round[] = [];
     for (const workers of workerCounts) rounds.push(await round(workers, dataSource));

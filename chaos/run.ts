@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../src/config/app-config.js';
-import { dataSourceOptions } from '../src/database/data-source-options.js';
+import { appDataSourceOptions } from '../src/app-data-source.js';
 import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
 import { AppInstance } from './apps.js';
 import { LoadClient } from './load.js';
@@ -207,7 +207,7 @@ interface FaultResult {
 }
 
 async function withStores<T>(fn: (dataSource: DataSource, redis: Redis) => Promise<T>): Promise<T> {
-  const dataSource = new DataSource(dataSourceOptions(config));
+  const dataSource = new DataSource(appDataSourceOptions(config));
   await dataSource.initialize();
   const redis = new Redis({ host: config.redis.host, port: config.redis.port, keyPrefix: config.redis.keyPrefix, lazyConnect: true, maxRetriesPerRequest: 3 });
   try {

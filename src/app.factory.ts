@@ -10,10 +10,10 @@ import { correlationIdOf } from './http/correlation-id.js';
 import { Logger as PinoNestLogger, PinoLogger } from 'nestjs-pino';
 import { pinoLevel } from './logging/pino-options.js';
 import { withLogContext } from './logging/log-context.js';
-import { DeadLettersService } from './dead-letters/dead-letters.service.js';
-import { EventPublisher } from './kafka/event-publisher.js';
-import { KafkaStageServer } from './kafka/kafka-stage.server.js';
-import { PaymentLifecycle } from './payments/payment-lifecycle.service.js';
+import { DeadLetterSink, EventBus } from './pipeline/ports.js';
+import { KafkaStageServer } from './pipeline/stage-server.js';
+import { rolesOf } from './pipeline/stages.js';
+import { PaymentLifecycle } from './pipeline/payment-lifecycle.js';
 import { KafkaTopics } from './kafka/kafka-topics.js';
 import { installHttpMetrics } from './metrics/http-metrics.js';
 import { MetricsService } from './metrics/metrics.service.js';
@@ -26,7 +26,9 @@ export const BODY_LIMIT_BYTES = 16 * 1024;
 
 /** Builds the whole app (HTTP and Kafka consumers) without listening; main.ts and the e2e tests share it. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
-  assertApiKeysConfigured(config);
+  // An unknown role is a configuration error, found before anything connects anywhere.
+  const roles = rolesOf(config.appRoles);
+  assertApiKeysConfigured(config, roles.api);
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     // Reject JSON with __proto__ / constructor.prototype keys outright (prototype poisoning).
@@ -61,26 +63,26 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   await installHttpSecurity(app, config, app.get(REDIS));
   app.useGlobalFilters(new ApiExceptionFilter());
   app.useGlobalPipes(new ApiValidationPipe());
-  if (!config.roles.api) {
+  if (!roles.api) {
     // A worker-only instance serves health and metrics only; its /api routes answer as unknown routes do.
-    closeApiRoutes(app, config.roles.names);
+    closeApiRoutes(app, roles.names);
   } else {
     setUpOpenApi(app);
   }
 
   // The pipeline stages (validation, fraud, ledger) are consumer controllers on our own Kafka transport;
   // APP_ROLES picks which of them this instance runs (an API-only instance runs none: it only publishes).
-  if (config.roles.stages.size > 0) {
+  if (roles.stages.size > 0) {
     app.connectMicroservice(
       {
         strategy: new KafkaStageServer({
           config,
           topics: app.get(KafkaTopics),
-          publisher: app.get(EventPublisher),
-          deadLetters: app.get(DeadLettersService),
+          publisher: app.get(EventBus),
+          deadLetters: app.get(DeadLetterSink),
           effects: app.get(PaymentLifecycle),
           metrics: app.get(MetricsService),
-          stages: config.roles.stages,
+          stages: roles.stages,
         }),
       },
       { inheritAppConfig: false },
@@ -130,7 +132,7 @@ export async function startApp(config: AppConfig): Promise<NestFastifyApplicatio
   await app.startAllMicroservices();
   await app.listen(config.http.port, config.http.host);
   new Logger('Bootstrap').log(
-    `Listening on http://${config.http.host}:${config.http.port} (${config.env}, roles ${config.roles.names.join(',')}, Node.js ${process.version})`,
+    `Listening on http://${config.http.host}:${config.http.port} (${config.env}, roles ${rolesOf(config.appRoles).names.join(',')}, Node.js ${process.version})`,
   );
   return app;
 }

@@ -1,17 +1,17 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
+import { ENTITIES } from './app-data-source.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
-import { KafkaModule } from './kafka/kafka.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
 import { DeadLettersModule } from './dead-letters/dead-letters.module.js';
 import { FraudModule } from './fraud/fraud.module.js';
 import { LedgerModule } from './ledger/ledger.module.js';
 import { ValidationModule } from './validation/validation.module.js';
-import { RedisModule } from './redis/redis.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { LoggingModule } from './logging/logging.module.js';
+import { PipelineModule } from './pipeline/pipeline.module.js';
 
 @Module({})
 export class AppModule {
@@ -21,11 +21,10 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(config.logSettings),
-        DatabaseModule,
-        RedisModule,
-        KafkaModule,
+        DatabaseModule.forRoot(ENTITIES),
         MetricsModule,
         HealthModule,
+        PipelineModule,
         PaymentsModule,
         ValidationModule,
         FraudModule,

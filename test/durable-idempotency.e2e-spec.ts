@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { TOPICS } from '../src/kafka/topics.js';
+import { TOPICS } from '../src/pipeline/stages.js';
 import { CLAIM_LEASE_SECONDS } from '../src/payments/idempotency.store.js';
 import { keyedPaymentId } from '../src/payments/keyed-payment-id.js';
 import { request } from './support/http.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { FraudService } from '../src/fraud/fraud.service.js';
-import type { PaymentPayload } from '../src/payments/payment-events.js';
+import type { PaymentPayload } from '../src/pipeline/payment-events.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
 
 /** The fraud stage decides a whole batch with one velocity call against real Redis. */

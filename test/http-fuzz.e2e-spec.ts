@@ -5,7 +5,7 @@ import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:ht
 import { connect } from 'node:net';
 import { DataSource } from 'typeorm';
 import { hashApiKey, mintApiKey } from '../src/auth/api-keys.js';
-import { TOPICS } from '../src/kafka/topics.js';
+import { TOPICS } from '../src/pipeline/stages.js';
 import { REDIS } from '../src/redis/redis.module.js';
 import { KafkaProbe } from './support/kafka-probe.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';

@@ -4,7 +4,7 @@ import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../src/config/app-config.js';
-import { dataSourceOptions } from '../src/database/data-source-options.js';
+import { appDataSourceOptions } from '../src/app-data-source.js';
 import { EventPublisher } from '../src/kafka/event-publisher.js';
 import { KafkaTopics } from '../src/kafka/kafka-topics.js';
 import { MetricsService } from '../src/metrics/metrics.service.js';
@@ -48,7 +48,7 @@ describe('three-broker Kafka cluster: a broker dies under load', () => {
     });
     config = AppConfig.fromEnvironment(env);
     app = await spawnApp('app', env);
-    dataSource = await new DataSource(dataSourceOptions(config)).initialize();
+    dataSource = await new DataSource(appDataSourceOptions(config)).initialize();
     redis = new Redis({ host: config.redis.host, port: config.redis.port, keyPrefix: config.redis.keyPrefix });
     await fundPayers(app.url, payers);
     // A topic of its own for the publisher probe (the kill test), its partitions led by all three brokers.

@@ -4,7 +4,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../src/config/app-config.js';
-import { dataSourceOptions } from '../src/database/data-source-options.js';
+import { appDataSourceOptions } from '../src/app-data-source.js';
 import { kafkaConnectionOptions } from '../src/kafka/kafka-client.factory.js';
 import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
 import { spawnApp, stopAllAppProcesses, testProcessEnv } from './support/app-process.js';
@@ -109,7 +109,7 @@ describe('managed Kafka settings against a real broker (SASL, TLS)', () => {
     expect(accepted.status).toBe(202);
 
     const config = AppConfig.fromEnvironment(env);
-    const dataSource = await new DataSource(dataSourceOptions(config)).initialize();
+    const dataSource = await new DataSource(appDataSourceOptions(config)).initialize();
     const redis = new Redis({ host: config.redis.host, port: config.redis.port, keyPrefix: config.redis.keyPrefix });
     try {
       expect(await waitForTerminal(dataSource, [accepted.body.paymentId], 30_000)).toEqual([]);

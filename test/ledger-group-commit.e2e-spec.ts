@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { DepositsService } from '../src/ledger/deposits.service.js';
-import { ensureAccount } from '../src/ledger/ledger-postings.js';
+import { LedgerTransaction } from '../src/ledger/ledger.repository.js';
+import { PaymentRecords } from '../src/pipeline/payment-records.repository.js';
 import { LedgerService } from '../src/ledger/ledger.service.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
-import type { PaymentPayload } from '../src/payments/payment-events.js';
+import type { PaymentPayload } from '../src/pipeline/payment-events.js';
 import { request } from './support/http.js';
 import { createOwnDatabase } from './support/own-database.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
@@ -199,7 +200,7 @@ describe('first deposits of a currency, concurrently (a database of its own)', (
       const failures: string[] = [];
       for (let round = 0; round < 300; round++) {
         const owner = `RACE-${round}-${randomUUID().slice(0, 8)}`;
-        const settled = await Promise.allSettled(runners.map((runner) => ensureAccount(runner.manager, 'funding', owner, 'USD')));
+        const settled = await Promise.allSettled(runners.map((runner) => new LedgerTransaction(runner.manager, running.app.get(PaymentRecords)).ensureAccount('funding', owner, 'USD')));
         failures.push(...settled.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error).message)] : [])));
       }
       expect(failures).toEqual([]);

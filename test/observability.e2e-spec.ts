@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { BacklogMetrics } from '../src/metrics/backlog.metrics.js';
+import { BacklogMetrics } from '../src/pipeline/backlog.metrics.js';
 import { request } from './support/http.js';
 import { TEST_RUN_ID } from './support/test-config.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';

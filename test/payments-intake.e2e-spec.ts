@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { TOPICS } from '../src/kafka/topics.js';
+import { TOPICS } from '../src/pipeline/stages.js';
 import { REDIS } from '../src/redis/redis.module.js';
 import { PaymentStateStore } from '../src/state/payment-state.store.js';
 import { request } from './support/http.js';

@@ -4,7 +4,7 @@ import { AssignerProtocol, Kafka, logLevel, type Admin } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../src/config/app-config.js';
-import { dataSourceOptions } from '../src/database/data-source-options.js';
+import { appDataSourceOptions } from '../src/app-data-source.js';
 import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
 import { spawnApp, stopAllAppProcesses, testProcessEnv, type AppProcess } from './support/app-process.js';
 import { request } from './support/http.js';
@@ -84,7 +84,7 @@ describe('APP_ROLES: an API instance and two worker instances', () => {
       spawnApp('worker-1', { ...env, APP_ROLES: 'workers', KAFKA_CLIENT_ID: 'worker-1' }),
       spawnApp('worker-2', { ...env, APP_ROLES: 'validation,fraud,ledger', KAFKA_CLIENT_ID: 'worker-2' }),
     ]);
-    dataSource = await new DataSource(dataSourceOptions(config)).initialize();
+    dataSource = await new DataSource(appDataSourceOptions(config)).initialize();
     redis = new Redis({ host: config.redis.host, port: config.redis.port, keyPrefix: config.redis.keyPrefix });
   }, 180_000);
 

@@ -13,9 +13,9 @@ import { unauthorized } from './principal.js';
  * Refuses to run a production deployment without keys: an open payment API is a configuration
  * mistake there, not a choice. Called before anything connects anywhere.
  */
-export function assertApiKeysConfigured(config: AppConfig): void {
+export function assertApiKeysConfigured(config: AppConfig, servesApi: boolean): void {
   // A worker-only instance serves no API (its /api answers 404), so it needs no keys.
-  if (config.env === 'production' && config.roles.api && new ApiKeyRegistry(config.security).open) {
+  if (config.env === 'production' && servesApi && new ApiKeyRegistry(config.security).open) {
     throw new Error(
       'Refusing to start: NODE_ENV=production but no API keys are configured (API_KEYS, ADMIN_API_KEYS). ' +
         'Mint one with `npm run apikey -- <merchantId>` and set its hash, or run with another NODE_ENV.',

@@ -10,19 +10,6 @@ export interface LogSettings {
   json: boolean;
 }
 
-/** The pipeline stages an instance can run; each is one consumer group (`<prefix>payments-<stage>`). */
-export const STAGES = ['validation', 'fraud', 'ledger'] as const;
-export type Stage = (typeof STAGES)[number];
-
-/** What one instance runs (APP_ROLES): the HTTP API, and which stage consumers. */
-export interface AppRoles {
-  /** POST/GET /api/…: intake, queries, deposits, admin. Without it only health and metrics are served. */
-  api: boolean;
-  stages: ReadonlySet<Stage>;
-  /** As configured, normalised, for logs and health details: e.g. ['api', 'validation']. */
-  names: string[];
-}
-
 export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
 /** How the app reaches the brokers: bootstrap servers, TLS and SASL (managed clusters). */
@@ -48,7 +35,8 @@ export class AppConfig {
   readonly logSettings: LogSettings;
   /** `log` (info) on a laptop, so a new user sees each payment pass; `debug` in production, so it costs nothing. */
   readonly paymentTraceLevel: 'log' | 'debug';
-  readonly roles: AppRoles;
+  /** APP_ROLES as given; pipeline/stages.ts (rolesOf) says what it runs. */
+  readonly appRoles: string;
   readonly kafka: KafkaConnection & {
     clientId: string;
     topicPrefix: string;
@@ -121,7 +109,7 @@ export class AppConfig {
       json: vars.LOG_FORMAT === 'json' || (vars.LOG_FORMAT === 'auto' && vars.NODE_ENV === 'production'),
     };
     this.paymentTraceLevel = vars.NODE_ENV === 'production' ? 'debug' : 'log';
-    this.roles = parseRoles(vars.APP_ROLES);
+    this.appRoles = vars.APP_ROLES;
     this.kafka = {
       ...kafkaConnection(vars),
       clientId: vars.KAFKA_CLIENT_ID,
@@ -211,20 +199,6 @@ export class AppConfig {
 
 function invalid(variable: string, problem: string): Error {
   return new Error(`Invalid configuration:\n  ${variable}: ${problem}`);
-}
-
-/** APP_ROLES → what this instance runs. `all` = api + every stage; `workers` = every stage. */
-export function parseRoles(text: string): AppRoles {
-  const names = new Set<string>();
-  for (const raw of text.split(',')) {
-    const name = raw.trim();
-    if (name === 'all') ['api', ...STAGES].forEach((n) => names.add(n));
-    else if (name === 'workers') STAGES.forEach((n) => names.add(n));
-    else if (name === 'api' || (STAGES as readonly string[]).includes(name)) names.add(name);
-    else throw invalid('APP_ROLES', `unknown role "${name}"`);
-  }
-  const ordered = ['api', ...STAGES].filter((n) => names.has(n));
-  return { api: names.has('api'), stages: new Set(STAGES.filter((s) => names.has(s))), names: ordered };
 }
 
 /** 0 = automatic: a replicated topic must keep 2 copies to take a write, a single-copy one 1. */

@@ -78,25 +78,6 @@ describe('documentation of the settings', () => {
   });
 });
 
-describe('APP_ROLES', () => {
-  const rolesOf = (APP_ROLES?: string) => AppConfig.fromEnvironment(APP_ROLES === undefined ? {} : { APP_ROLES }).roles;
-
-  it('should run everything by default', () => {
-    expect(rolesOf()).toEqual({ api: true, stages: new Set(['validation', 'fraud', 'ledger']), names: ['api', 'validation', 'fraud', 'ledger'] });
-  });
-
-  it('should take a comma list, in any order, with "workers" for the three stages', () => {
-    expect(rolesOf('api')).toEqual({ api: true, stages: new Set(), names: ['api'] });
-    expect(rolesOf('ledger, validation')).toEqual({ api: false, stages: new Set(['validation', 'ledger']), names: ['validation', 'ledger'] });
-    expect(rolesOf('workers').names).toEqual(['validation', 'fraud', 'ledger']);
-  });
-
-  it('should refuse an unknown role', () => {
-    expect(() => rolesOf('api,payments')).toThrow(/APP_ROLES="api,payments"/);
-    expect(() => rolesOf(',')).toThrow(/APP_ROLES/);
-  });
-});
-
 describe('replication settings', () => {
   it('should derive min.insync.replicas from the replication factor unless set', () => {
     expect(AppConfig.fromEnvironment({}).kafka).toMatchObject({ replicationFactor: 1, minInsyncReplicas: 1 });

@@ -51,8 +51,8 @@ export class EnvironmentVariables {
    * What this instance runs: `all`, or a comma list of `api` (HTTP intake and queries), `validation`,
    * `fraud`, `ledger` (the stage consumers); `workers` is short for the three stages.
    */
-  @Matches(/^\s*(all|workers|api|validation|fraud|ledger)(\s*,\s*(all|workers|api|validation|fraud|ledger))*\s*$/, {
-    message: 'APP_ROLES must be all, or a comma-separated list of api, validation, fraud, ledger (workers = the three stages)',
+  @Matches(/^\s*[a-z]+(\s*,\s*[a-z]+)*\s*$/, {
+    message: 'APP_ROLES must be all, or a comma-separated list of roles (api, the stage names; workers = every stage)',
   })
   APP_ROLES = 'all';
 

@@ -1,9 +1,8 @@
 import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
 import { MIGRATIONS } from './migrations/index.js';
-import { ENTITIES } from './entities.js';
 
-/** One definition of the PostgreSQL connection, shared by the app, the migration command and tests. */
+/** One definition of the PostgreSQL connection (entities are the app's to add: app-data-source.ts). */
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {
   return {
     type: 'postgres',
@@ -12,7 +11,6 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
     username: config.database.username,
     password: config.database.password,
     database: config.database.database,
-    entities: ENTITIES,
     migrations: MIGRATIONS,
     migrationsTableName: 'schema_migrations',
     // The schema changes only through reviewed migrations.

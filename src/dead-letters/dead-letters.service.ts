@@ -1,14 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { randomUUID } from 'node:crypto';
-import type { Repository } from 'typeorm';
 import { ApiError } from '../http/api-error.js';
-import { EventPublisher } from '../kafka/event-publisher.js';
-import type { DeadLetter, DeadLetterSink } from '../kafka/kafka-stage.server.js';
-import { PermanentEventError } from '../kafka/stage-batch.js';
-import { asPaymentEvent } from '../payments/payment-events.js';
-import { PaymentLifecycle } from '../payments/payment-lifecycle.service.js';
-import { DeadLetterRecord } from './dead-letter.entity.js';
+import { DeadLetterSink, EventBus, type DeadLetter } from '../pipeline/ports.js';
+import { PermanentEventError } from '../pipeline/stage-batch.js';
+import { asPaymentEvent } from '../pipeline/payment-events.js';
+import { PaymentLifecycle } from '../pipeline/payment-lifecycle.js';
+import type { DeadLetterRecord } from './dead-letter.entity.js';
+import { DeadLettersRepository } from './dead-letters.repository.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -21,30 +18,23 @@ export class DeadLettersService implements DeadLetterSink {
   private readonly logger = new Logger(DeadLettersService.name);
 
   constructor(
-    @InjectRepository(DeadLetterRecord) private readonly letters: Repository<DeadLetterRecord>,
+    private readonly letters: DeadLettersRepository,
     private readonly lifecycle: PaymentLifecycle,
-    private readonly publisher: EventPublisher,
+    private readonly publisher: EventBus,
   ) {}
 
   async record(letter: DeadLetter): Promise<void> {
-    await this.letters
-      .createQueryBuilder()
-      .insert()
-      .values({
-        id: randomUUID(),
-        topic: letter.topic,
-        partition: letter.partition,
-        offset: letter.offset,
-        messageKey: letter.key,
-        messageValue: letter.value,
-        headers: letter.headers,
-        paymentId: letter.envelope && UUID.test(letter.envelope.paymentId) ? letter.envelope.paymentId : null,
-        error: `${letter.error.name}: ${letter.error.message}`,
-        attempts: letter.attempts,
-      })
-      // The same source message dead-lettered again (after a crash before its commit) is kept once.
-      .orIgnore()
-      .execute();
+    await this.letters.add({
+      topic: letter.topic,
+      partition: letter.partition,
+      offset: letter.offset,
+      messageKey: letter.key,
+      messageValue: letter.value,
+      headers: letter.headers,
+      paymentId: letter.envelope && UUID.test(letter.envelope.paymentId) ? letter.envelope.paymentId : null,
+      error: `${letter.error.name}: ${letter.error.message}`,
+      attempts: letter.attempts,
+    });
     if (!letter.envelope) return;
     let payment;
     try {
@@ -58,12 +48,12 @@ export class DeadLettersService implements DeadLetterSink {
   }
 
   list(limit: number): Promise<DeadLetterRecord[]> {
-    return this.letters.find({ order: { createdAt: 'DESC' }, take: limit });
+    return this.letters.newestFirst(limit);
   }
 
   /** Publishes the original record to its topic again; stages skip a payment that has already ended. */
   async replay(id: string): Promise<DeadLetterRecord> {
-    const letter = UUID.test(id) ? await this.letters.findOneBy({ id }) : null;
+    const letter = UUID.test(id) ? await this.letters.findById(id) : null;
     if (!letter) throw ApiError.notFound('dead_letter_not_found', `No dead letter ${id}.`);
     await this.publisher.publishRecords([
       {
@@ -73,8 +63,7 @@ export class DeadLettersService implements DeadLetterSink {
         headers: { ...withoutDeadLetterHeaders(letter.headers), 'x-replayed-dead-letter': letter.id },
       },
     ]);
-    letter.replayedAt = new Date();
-    await this.letters.save(letter);
+    await this.letters.markReplayed(letter, new Date());
     return letter;
   }
 }

@@ -1,11 +1,10 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import type { StageMessage, StageOutcome } from '../kafka/stage-batch.js';
-import { StageErrorFilter } from '../kafka/stage-error.filter.js';
-import { StageEvent } from '../kafka/stage-event.decorator.js';
-import { TOPICS } from '../kafka/topics.js';
-import { PAYMENT_EVENT_TYPES, type ApprovedPaymentPayload } from '../payments/payment-events.js';
-import { advanceTo, decideEachPayment, finishAs, type PaymentStep } from '../payments/payment-lifecycle.service.js';
+import type { StageMessage, StageOutcome } from '../pipeline/stage-batch.js';
+import { StageErrorFilter } from '../pipeline/stage-error.filter.js';
+import { StageHandler } from '../pipeline/stage-handler.decorator.js';
+import { PAYMENT_EVENT_TYPES, type ApprovedPaymentPayload } from '../pipeline/payment-events.js';
+import { advanceTo, decideEachPayment, finishAs, type PaymentStep } from '../pipeline/payment-lifecycle.js';
 import { FraudService } from './fraud.service.js';
 
 /** Stage 2: validated payments are scored, then approved or rejected with a FRAUD_* reason. */
@@ -14,7 +13,7 @@ import { FraudService } from './fraud.service.js';
 export class FraudConsumer {
   constructor(private readonly fraud: FraudService) {}
 
-  @StageEvent(TOPICS.validated, 'fraud')
+  @StageHandler('fraud')
   onValidated(@Payload() batch: StageMessage[]): Promise<StageOutcome<PaymentStep>[]> {
     return decideEachPayment(batch, async (payments) => {
       // In offset order: a payer's velocity window counts its earlier payments of this batch too.
@@ -26,7 +25,7 @@ export class FraudConsumer {
           return finishAs(payment, { status: 'REJECTED', stage: 'fraud', reason: decision.reason ?? 'FRAUD_SUSPECTED', riskScore: decision.score, detail: { risk } });
         }
         const approved: ApprovedPaymentPayload = { ...payment.payload, risk };
-        return advanceTo(payment, { status: 'APPROVED', stage: 'fraud', topic: TOPICS.approved, type: PAYMENT_EVENT_TYPES.approved, payload: approved, detail: { risk } });
+        return advanceTo(payment, { status: 'APPROVED', stage: 'fraud', type: PAYMENT_EVENT_TYPES.approved, payload: approved, detail: { risk } });
       });
     });
   }

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
-import { PaymentsModule } from '../payments/payments.module.js';
+import { RedisModule } from '../redis/redis.module.js';
+import { PipelineModule } from '../pipeline/pipeline.module.js';
 import { FraudConsumer } from './fraud.consumer.js';
 import { FraudService } from './fraud.service.js';
 import { VelocityStore } from './velocity.store.js';
 
 @Module({
-  imports: [PaymentsModule],
+  imports: [PipelineModule, RedisModule],
   controllers: [FraudConsumer],
   providers: [FraudService, VelocityStore],
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { AppConfig } from '../config/app-config.js';
-import type { PaymentPayload } from '../payments/payment-events.js';
+import type { PaymentPayload } from '../pipeline/payment-events.js';
 import { FraudService } from './fraud.service.js';
 import type { VelocityStore, VelocityWindow } from './velocity.store.js';
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
-import type { PaymentPayload, RiskAssessment } from '../payments/payment-events.js';
+import type { PaymentPayload, RiskAssessment } from '../pipeline/payment-events.js';
 import { VelocityStore, type VelocityWindow } from './velocity.store.js';
 
 /** Rules in the order they are reported; the first that fires names the rejection. */

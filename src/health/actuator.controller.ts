@@ -4,7 +4,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../http/api-error.js';
 import { MetricsCatalog, parseTags } from '../metrics/metrics-catalog.js';
 import { sendHealth } from './health.controller.js';
-import { DEPENDENCIES, HealthReporter, type Dependency } from './health-reporter.js';
+import { DEPENDENCIES, type Dependency } from '../pipeline/stages.js';
+import { HealthReporter } from './health-reporter.js';
 
 /**
  * Spring Boot Actuator's doors, so tools built for Spring services (Spring Boot Admin, existing

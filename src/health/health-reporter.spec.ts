@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Stage } from '../config/app-config.js';
-import { dependenciesOf, toActuator } from './health-reporter.js';
+import { toActuator } from './health-reporter.js';
 
 describe('toActuator', () => {
   it("should answer UP (200) in Actuator's shape when every component is up", () => {
@@ -30,16 +29,5 @@ describe('toActuator', () => {
     expect(report.body.status).toBe('DOWN');
     expect(report.body.components?.redis).toEqual({ status: 'DOWN', details: { message: 'ECONNREFUSED' } });
     expect(report.body.components?.kafka.status).toBe('UP');
-  });
-});
-
-describe('dependenciesOf (readiness per APP_ROLES)', () => {
-  const roles = (api: boolean, ...stages: Stage[]) => ({ api, stages: new Set(stages) });
-
-  it('should need Redis for the API and the fraud stage only', () => {
-    expect(dependenciesOf(roles(true, 'validation', 'fraud', 'ledger'))).toEqual(['kafka', 'redis', 'db']);
-    expect(dependenciesOf(roles(true))).toEqual(['kafka', 'redis', 'db']);
-    expect(dependenciesOf(roles(false, 'fraud'))).toEqual(['kafka', 'redis', 'db']);
-    expect(dependenciesOf(roles(false, 'validation', 'ledger'))).toEqual(['kafka', 'db']);
   });
 });

@@ -1,6 +1,7 @@
 import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckService, type HealthCheckResult, type HealthIndicatorFunction } from '@nestjs/terminus';
-import { AppConfig, type AppRoles } from '../config/app-config.js';
+import { AppConfig } from '../config/app-config.js';
+import { dependenciesOf, rolesOf, type Dependency } from '../pipeline/stages.js';
 import { DatabaseHealthIndicator } from './database.health.js';
 import { KafkaHealthIndicator } from './kafka.health.js';
 import { RedisHealthIndicator } from './redis.health.js';
@@ -26,20 +27,6 @@ export const HEALTH_GROUPS = ['liveness', 'readiness'];
 export interface HealthReport {
   httpStatus: 200 | 503;
   body: ActuatorHealth;
-}
-
-export const DEPENDENCIES = ['kafka', 'redis', 'db'] as const;
-export type Dependency = (typeof DEPENDENCIES)[number];
-
-/**
- * What an instance with these roles cannot work without. Kafka and PostgreSQL for every role (the
- * intake records payments it could not confirm, every stage writes terminal rows). Redis for the API
- * (idempotency keys, order claims) and fraud (velocity windows); validation and ledger only update the
- * Redis view best-effort, so a Redis outage does not take them out of service.
- */
-export function dependenciesOf(roles: Pick<AppRoles, 'api' | 'stages'>): Dependency[] {
-  const redis = roles.api || roles.stages.has('fraud');
-  return DEPENDENCIES.filter((d) => d !== 'redis' || redis);
 }
 
 /**
@@ -82,7 +69,7 @@ export class HealthReporter {
 
   /** Whether the app can do its work: every dependency its roles (APP_ROLES) use answers. */
   readiness(): Promise<HealthReport> {
-    return this.dependencies(dependenciesOf(this.config.roles));
+    return this.dependencies(dependenciesOf(rolesOf(this.config.appRoles)));
   }
 
   async dependencies(names: readonly Dependency[]): Promise<HealthReport> {

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { KafkaModule } from '../kafka/kafka.module.js';
+import { RedisModule } from '../redis/redis.module.js';
 import { ActuatorController } from './actuator.controller.js';
 import { DatabaseHealthIndicator } from './database.health.js';
 import { HealthController } from './health.controller.js';
@@ -8,7 +10,7 @@ import { healthKafkaAdminProvider, KafkaHealthIndicator } from './kafka.health.j
 import { RedisHealthIndicator } from './redis.health.js';
 
 @Module({
-  imports: [TerminusModule.forRoot({ errorLogStyle: 'pretty', gracefulShutdownTimeoutMs: 0 })],
+  imports: [TerminusModule.forRoot({ errorLogStyle: 'pretty', gracefulShutdownTimeoutMs: 0 }), KafkaModule, RedisModule],
   controllers: [HealthController, ActuatorController],
   providers: [healthKafkaAdminProvider, KafkaHealthIndicator, RedisHealthIndicator, DatabaseHealthIndicator, HealthReporter],
 })

@@ -3,7 +3,7 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import type { Admin } from 'kafkajs';
 import { AppConfig } from '../config/app-config.js';
 import { KafkaTopics } from '../kafka/kafka-topics.js';
-import { allTopics } from '../kafka/topics.js';
+import { allTopics } from '../pipeline/stages.js';
 import { KafkaHealthIndicator } from './kafka.health.js';
 
 const config = AppConfig.fromEnvironment({ KAFKA_TOPIC_PREFIX: 'env1.' });

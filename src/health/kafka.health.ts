@@ -4,7 +4,7 @@ import type { Admin } from 'kafkajs';
 import { AppConfig } from '../config/app-config.js';
 import { createKafka } from '../kafka/kafka-client.factory.js';
 import { KafkaTopics } from '../kafka/kafka-topics.js';
-import { topicsOfRoles } from '../kafka/topics.js';
+import { rolesOf, topicsOfRoles } from '../pipeline/stages.js';
 
 /** Injection token of the Kafka admin client the health check uses (its own, so a spec can fake it). */
 export const HEALTH_KAFKA_ADMIN = Symbol('HEALTH_KAFKA_ADMIN');
@@ -33,7 +33,7 @@ export class KafkaHealthIndicator implements OnModuleDestroy {
         await this.admin.connect();
         const cluster = await this.admin.describeCluster();
         const existing = new Set(await this.admin.listTopics());
-        const expected = topicsOfRoles(this.config.roles).map((t) => this.topics.physical(t));
+        const expected = topicsOfRoles(rolesOf(this.config.appRoles)).map((t) => this.topics.physical(t));
         const missing = expected.filter((t) => !existing.has(t));
         if (missing.length > 0) throw new Error(`missing topics: ${missing.join(', ')}`);
         return {
@@ -41,7 +41,7 @@ export class KafkaHealthIndicator implements OnModuleDestroy {
           controller: cluster.controller,
           clusterId: cluster.clusterId,
           topics: expected.length,
-          roles: this.config.roles.names,
+          roles: rolesOf(this.config.appRoles).names,
         };
       })
       .withTimeout(3000);

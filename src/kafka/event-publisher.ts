@@ -3,7 +3,6 @@ import { CompressionTypes, Partitioners, type Producer } from 'kafkajs';
 import { Coalescer, WithdrawnError } from '../batching/coalescer.js';
 import { AppConfig } from '../config/app-config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import type { EventEnvelope } from './event-envelope.js';
 import { createKafka } from './kafka-client.factory.js';
 import { KafkaTopics } from './kafka-topics.js';
 
@@ -36,7 +35,8 @@ export interface OutgoingEvent {
   topic: string;
   /** Partitioning key: the payer's userId, so one payer's events keep their order. */
   key: string;
-  envelope: EventEnvelope<unknown>;
+  /** Sent as JSON (the pipeline's EventEnvelope); its correlation id also travels as a header. */
+  envelope: { correlationId: string };
   headers?: Record<string, string>;
 }
 

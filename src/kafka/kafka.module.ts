@@ -1,11 +1,10 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { EventPublisher } from './event-publisher.js';
 import { KafkaTopics } from './kafka-topics.js';
-import { TopicProvisioner } from './topic-provisioner.js';
 
-@Global()
+/** The app's one idempotent producer and the topic naming of the deployment. */
 @Module({
-  providers: [KafkaTopics, EventPublisher, TopicProvisioner],
+  providers: [KafkaTopics, EventPublisher],
   exports: [KafkaTopics, EventPublisher],
 })
 export class KafkaModule {}

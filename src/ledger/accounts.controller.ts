@@ -6,7 +6,7 @@ import { ApiError } from '../http/api-error.js';
 import type { CurrencyCode } from '../money/currencies.js';
 import { minorUnitsOrBadRequest } from '../http/amounts.js';
 import { formatMinorUnits } from '../money/money.js';
-import { CLIENT_ID_PATTERN, clientIdRule } from '../payments/client-id.js';
+import { CLIENT_ID_PATTERN, clientIdRule } from '../http/client-id.js';
 import { DepositRequest } from './dto/deposit.request.js';
 import { accountId } from './ledger-account.entity.js';
 import { DepositsService } from './deposits.service.js';

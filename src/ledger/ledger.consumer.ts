@@ -1,11 +1,10 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import type { StageMessage, StageOutcome } from '../kafka/stage-batch.js';
-import { StageErrorFilter } from '../kafka/stage-error.filter.js';
-import { StageEvent } from '../kafka/stage-event.decorator.js';
-import { TOPICS } from '../kafka/topics.js';
-import type { ApprovedPaymentPayload } from '../payments/payment-events.js';
-import { announce, decideEachPayment, type PaymentStep } from '../payments/payment-lifecycle.service.js';
+import type { StageMessage, StageOutcome } from '../pipeline/stage-batch.js';
+import { StageErrorFilter } from '../pipeline/stage-error.filter.js';
+import { StageHandler } from '../pipeline/stage-handler.decorator.js';
+import type { ApprovedPaymentPayload } from '../pipeline/payment-events.js';
+import { announce, decideEachPayment, type PaymentStep } from '../pipeline/payment-lifecycle.js';
 import { LedgerService } from './ledger.service.js';
 
 /** Stage 3: approved payments are posted to the ledger, then announced COMPLETED or DECLINED. */
@@ -16,7 +15,7 @@ export class LedgerConsumer {
 
   // Also payments that already ended: a redelivery re-announces the outcome that stands, as the earlier
   // delivery may have stopped between its commit and its announcement. PostgreSQL decides, not Redis.
-  @StageEvent(TOPICS.approved, 'ledger', { skipFinished: false })
+  @StageHandler('ledger', { skipFinished: false })
   onApproved(@Payload() batch: StageMessage[]): Promise<StageOutcome<PaymentStep>[]> {
     return decideEachPayment(batch, async (payments) => {
       const postings = await this.ledger.postAll(

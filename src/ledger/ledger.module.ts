@@ -1,13 +1,14 @@
 import { Module } from '@nestjs/common';
-import { PaymentsModule } from '../payments/payments.module.js';
+import { PipelineModule } from '../pipeline/pipeline.module.js';
 import { AccountsController } from './accounts.controller.js';
 import { LedgerConsumer } from './ledger.consumer.js';
 import { DepositsService } from './deposits.service.js';
+import { LedgerRepository } from './ledger.repository.js';
 import { LedgerService } from './ledger.service.js';
 
 @Module({
-  imports: [PaymentsModule],
+  imports: [PipelineModule],
   controllers: [AccountsController, LedgerConsumer],
-  providers: [LedgerService, DepositsService],
+  providers: [LedgerService, DepositsService, LedgerRepository],
 })
 export class LedgerModule {}

@@ -1,8 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { register } from 'prom-client';
-import { AfterCommit } from './after-commit.js';
-import { BacklogMetrics } from './backlog.metrics.js';
 import { MetricsCatalog } from './metrics-catalog.js';
 import { MetricsService } from './metrics.service.js';
 import { registerProcessMetrics } from './process-metrics.js';
@@ -18,10 +16,8 @@ import { ScrapeController } from './scrape.controller.js';
   imports: [PrometheusModule.register({ path: '/', controller: ScrapeController, defaultMetrics: { enabled: false } })],
   providers: [
     { provide: MetricsService, useFactory: () => (registerProcessMetrics(), new MetricsService()) },
-    AfterCommit,
-    BacklogMetrics,
     { provide: MetricsCatalog, useValue: new MetricsCatalog(register) },
   ],
-  exports: [MetricsService, AfterCommit, MetricsCatalog],
+  exports: [MetricsService, MetricsCatalog],
 })
 export class MetricsModule {}

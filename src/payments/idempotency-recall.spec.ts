@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import type { DataSource } from 'typeorm';
+import type { PaymentRecords } from '../pipeline/payment-records.repository.js';
 import type { AppConfig } from '../config/app-config.js';
 import { IdempotencyRecall, type RecalledPayment } from './idempotency-recall.js';
 import { keyedPaymentId } from './keyed-payment-id.js';
-import type { PaymentPayload } from './payment-events.js';
+import type { PaymentPayload } from '../pipeline/payment-events.js';
 
 const NAMESPACE = '6f1d0c8e-33b4-4c4f-9a51-0d2f7a9e1b20';
 const config = { payments: { paymentIdNamespace: NAMESPACE } } as AppConfig;
@@ -28,17 +28,17 @@ function row(attempt: number, outcome: Partial<RecalledPayment> = {}): RecalledP
 }
 const abandoned = (attempt: number) => row(attempt, { status: 'FAILED', stage: 'intake', reason: 'PUBLISH_UNCONFIRMED' });
 
-/** A database holding `rows`; records each query's ids. */
+/** A payments table holding `rows`; records each query's ids. */
 function recallOver(rows: RecalledPayment[], answer?: () => Promise<RecalledPayment[]>) {
   const queries: string[][] = [];
-  const dataSource = {
-    query: async (_sql: string, [ids]: [string[]]) => {
+  const records = {
+    recall: async (ids: string[]) => {
       queries.push(ids);
       if (answer) return answer();
       return rows.filter((r) => ids.includes(r.id));
     },
-  } as unknown as DataSource;
-  return { recall: new IdempotencyRecall(config, dataSource), queries };
+  } as unknown as PaymentRecords;
+  return { recall: new IdempotencyRecall(config, records), queries };
 }
 
 describe('IdempotencyRecall', () => {

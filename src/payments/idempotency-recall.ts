@@ -1,13 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { Coalescer } from '../batching/coalescer.js';
 import { AppConfig } from '../config/app-config.js';
 import { keyedPaymentId } from './keyed-payment-id.js';
-import { ABANDONED_AT_INTAKE, type PaymentPayload } from './payment-events.js';
-import type { PaymentRecord } from './payment-record.entity.js';
+import { ABANDONED_AT_INTAKE, type PaymentPayload } from '../pipeline/payment-events.js';
+import { PaymentRecords, type RecalledPayment } from '../pipeline/payment-records.repository.js';
 
-/** The columns of a payment's terminal row the recall compares and replays. */
-export type RecalledPayment = Pick<PaymentRecord, 'id' | 'merchantId' | 'orderId' | 'userId' | 'amountMinor' | 'currency' | 'status' | 'stage' | 'reason' | 'acceptedAt'>;
+export type { RecalledPayment };
 
 /** What PostgreSQL knows of an Idempotency-Key that Redis does not (a new key, or one Redis lost). */
 export type RecalledKey =
@@ -46,7 +44,7 @@ export class IdempotencyRecall {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly dataSource: DataSource,
+    private readonly records: PaymentRecords,
   ) {
     // Concurrent first requests with keys share one primary-key query.
     this.lookups = new Coalescer({ maxBatchSize: 128, lingerMs: 0, run: (batches) => this.findTogether(batches) });
@@ -85,14 +83,9 @@ export class IdempotencyRecall {
     return Promise.race([this.lookups.submit(ids, ticket), timeout]).finally(() => clearTimeout(timer));
   }
 
-  /** One primary-key query, in SQL: on the intake's path, TypeORM's find() cost more CPU than the query itself. */
+  /** One primary-key query for every request that waited. */
   private async findTogether(batches: string[][]): Promise<PromiseSettledResult<RecalledPayment[]>[]> {
-    const rows: RecalledPayment[] = await this.dataSource.query(
-      `SELECT id, merchant_id AS "merchantId", order_id AS "orderId", user_id AS "userId", amount_minor::text AS "amountMinor",
-              currency, status, stage, reason, accepted_at AS "acceptedAt"
-         FROM payments WHERE id = ANY($1::uuid[])`,
-      [batches.flat()],
-    );
+    const rows = await this.records.recall(batches.flat());
     const byId = new Map(rows.map((r) => [r.id, r]));
     return batches.map((ids) => ({ status: 'fulfilled', value: ids.flatMap((id) => byId.get(id) ?? []) }));
   }

@@ -4,7 +4,8 @@ import { AppConfig } from '../config/app-config.js';
 import { luaCommand, type LuaCommand } from '../redis/lua-command.js';
 import { REDIS } from '../redis/redis.module.js';
 import { Coalescer } from '../batching/coalescer.js';
-import { PaymentStateStore, type StateTransition } from '../state/payment-state.store.js';
+import type { StateTransition } from '../pipeline/payment-view.js';
+import { PaymentView } from '../pipeline/ports.js';
 import { CLAIM_LEASE_SECONDS, IdempotencyStore, type StoredResponse } from './idempotency.store.js';
 import { OrderRegistry } from './order-registry.js';
 
@@ -121,7 +122,7 @@ export class IntakeClaims {
     private readonly config: AppConfig,
     private readonly idempotency: IdempotencyStore,
     private readonly orders: OrderRegistry,
-    private readonly state: PaymentStateStore,
+    private readonly state: PaymentView,
   ) {
     this.claimAll = luaCommand(redis, 'intakeClaimAll', 'dynamic', CLAIM_SCRIPT);
     this.settleAll = luaCommand(redis, 'intakeSettleAll', 'dynamic', SETTLE_SCRIPT);

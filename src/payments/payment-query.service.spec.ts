@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Repository } from 'typeorm';
-import type { CurrentState, HistoryEntry, PaymentStateStore } from '../state/payment-state.store.js';
+import type { PaymentRecords } from '../pipeline/payment-records.repository.js';
+import type { PaymentView } from '../pipeline/ports.js';
+import type { CurrentState, HistoryEntry } from '../pipeline/payment-view.js';
 import { PaymentQueryService } from './payment-query.service.js';
-import type { PaymentRecord } from './payment-record.entity.js';
+import type { PaymentRecord } from '../pipeline/payment-record.entity.js';
 
 const paymentId = '7c0e8a52-2d7e-4a43-9c55-4f1f3e0b9a11';
 const inFlight: CurrentState = {
@@ -40,8 +41,8 @@ function queryService(redis: { current?: CurrentState | null; history?: HistoryE
     current: async () => redis.current ?? null,
     status: async () => redis.current?.status ?? null,
     history: async () => redis.history ?? [],
-  } as unknown as PaymentStateStore;
-  return new PaymentQueryService(state, { findOneBy } as unknown as Repository<PaymentRecord>);
+  } as unknown as PaymentView;
+  return new PaymentQueryService(state, { findById: findOneBy } as unknown as PaymentRecords);
 }
 
 describe('PaymentQueryService', () => {

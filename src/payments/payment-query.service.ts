@@ -1,12 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
 import { ApiError } from '../http/api-error.js';
-import { PaymentStateStore, type CurrentState, type HistoryEntry } from '../state/payment-state.store.js';
-import { isTerminal, type PaymentStatus } from '../state/payment-status.js';
+import type { CurrentState, HistoryEntry } from '../pipeline/payment-view.js';
+import { PaymentView } from '../pipeline/ports.js';
+import { isTerminal, type PaymentStatus } from '../pipeline/payment-status.js';
 import type { CurrencyCode } from '../money/currencies.js';
 import { formatMinorUnits } from '../money/money.js';
-import { PaymentRecord } from './payment-record.entity.js';
+import type { PaymentRecord } from '../pipeline/payment-record.entity.js';
+import { PaymentRecords } from '../pipeline/payment-records.repository.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -24,8 +24,8 @@ export class PaymentQueryService {
   private readonly logger = new Logger(PaymentQueryService.name);
 
   constructor(
-    private readonly state: PaymentStateStore,
-    @InjectRepository(PaymentRecord) private readonly records: Repository<PaymentRecord>,
+    private readonly state: PaymentView,
+    private readonly records: PaymentRecords,
   ) {}
 
   /**
@@ -71,7 +71,7 @@ export class PaymentQueryService {
   /** The terminal row if PostgreSQL has one; null when it has none or cannot be read (Redis's answer stands). */
   private async terminalRecordIfReadable(paymentId: string): Promise<PaymentRecord | null> {
     try {
-      return await this.records.findOneBy({ id: paymentId });
+      return await this.records.findById(paymentId);
     } catch (error) {
       this.logger.warn(`PostgreSQL unavailable for a status query, answering from Redis: ${(error as Error).message}`);
       return null;
@@ -91,7 +91,7 @@ export class PaymentQueryService {
     if (!UUID.test(paymentId)) throw paymentNotFound(paymentId);
     let record: PaymentRecord | null;
     try {
-      record = await this.records.findOneBy({ id: paymentId });
+      record = await this.records.findById(paymentId);
     } catch (error) {
       this.logger.warn(`PostgreSQL unavailable for a status query: ${(error as Error).message}`);
       throw ApiError.unavailable('status_unavailable', 'The payment status cannot be read right now; retry shortly.', 1);

@@ -24,7 +24,7 @@ import { AppConfig } from '../config/app-config.js';
 import { ApiError } from '../http/api-error.js';
 import { correlationIdOf } from '../http/correlation-id.js';
 import { currentLogContext } from '../logging/log-context.js';
-import type { CurrentState, HistoryEntry } from '../state/payment-state.store.js';
+import type { CurrentState, HistoryEntry } from '../pipeline/payment-view.js';
 import { CreatePaymentRequest } from './dto/create-payment.request.js';
 import { AcceptedPaymentDoc, ApiErrorDoc, HistoryEntryDoc, PaymentStateDoc } from './dto/payment.docs.js';
 import { PaymentQueryService } from './payment-query.service.js';

@@ -4,12 +4,12 @@ import { AppConfig } from '../config/app-config.js';
 import { minorUnitsOrBadRequest } from '../http/amounts.js';
 import { setLogPaymentId } from '../logging/log-context.js';
 import { ApiError } from '../http/api-error.js';
-import { createEnvelope, stepEventId } from '../kafka/event-envelope.js';
-import { EventPublishError, EventPublisher } from '../kafka/event-publisher.js';
+import { createEnvelope, stepEventId } from '../pipeline/event-envelope.js';
 import { PaymentTrace } from '../logging/payment-trace.js';
-import { TOPICS } from '../kafka/topics.js';
-import { PaymentStateStore, type PaymentSnapshot } from '../state/payment-state.store.js';
-import { isTerminal } from '../state/payment-status.js';
+import { TOPICS } from '../pipeline/stages.js';
+import type { PaymentSnapshot } from '../pipeline/payment-view.js';
+import { EventBus, EventPublishError, PaymentView } from '../pipeline/ports.js';
+import { isTerminal } from '../pipeline/payment-status.js';
 import type { CurrencyCode } from '../money/currencies.js';
 import type { CreatePaymentRequest } from './dto/create-payment.request.js';
 import { IdempotencyStore, type StoredResponse } from './idempotency.store.js';
@@ -17,9 +17,9 @@ import { IntakeClaims, type RateState } from './intake-claims.js';
 import { OrderRegistry, type OrderClaim } from './order-registry.js';
 import { IdempotencyRecall, type RecalledPayment } from './idempotency-recall.js';
 import { keyedPaymentId } from './keyed-payment-id.js';
-import { ABANDONED_AT_INTAKE, PAYMENT_EVENT_TYPES, snapshotOf, type PaymentPayload } from './payment-events.js';
+import { ABANDONED_AT_INTAKE, PAYMENT_EVENT_TYPES, snapshotOf, type PaymentPayload } from '../pipeline/payment-events.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { PaymentLifecycle } from './payment-lifecycle.service.js';
+import { PaymentLifecycle } from '../pipeline/payment-lifecycle.js';
 import { PaymentQueryService } from './payment-query.service.js';
 
 export const ACCEPTED_MESSAGE = '支付请求已收到，正在处理中。';
@@ -51,8 +51,8 @@ export class PaymentsService {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly publisher: EventPublisher,
-    private readonly state: PaymentStateStore,
+    private readonly publisher: EventBus,
+    private readonly state: PaymentView,
     private readonly claims: IntakeClaims,
     private readonly idempotency: IdempotencyStore,
     private readonly recall: IdempotencyRecall,

@@ -1,4 +1,4 @@
-import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { AppConfig } from '../config/app-config.js';
 
@@ -36,7 +36,6 @@ function createRedisClient(config: AppConfig): Redis {
   return client;
 }
 
-@Global()
 @Module({
   providers: [{ provide: REDIS, inject: [AppConfig], useFactory: createRedisClient }],
   exports: [REDIS],

@@ -3,48 +3,8 @@ import type { Redis } from 'ioredis';
 import { AppConfig } from '../config/app-config.js';
 import { luaCommand, type LuaCommand } from '../redis/lua-command.js';
 import { REDIS } from '../redis/redis.module.js';
-import { STATUS_RANK, type PaymentStage, type PaymentStatus } from './payment-status.js';
-
-/** What every transition carries about the payment, so the current state reads in one O(1) lookup. */
-export interface PaymentSnapshot {
-  paymentId: string;
-  orderId: string;
-  userId: string;
-  merchantId: string;
-  /** Decimal string in major units, as the API shows it. */
-  amount: string;
-  currency: string;
-  createdAt: string;
-}
-
-export interface StateTransition {
-  /** Id of the event that caused the transition; appending the same event twice records it once. */
-  eventId: string;
-  status: PaymentStatus;
-  stage: PaymentStage;
-  at: string;
-  reason?: string;
-  detail?: Record<string, unknown>;
-  payment: PaymentSnapshot;
-}
-
-export interface CurrentState extends PaymentSnapshot {
-  status: PaymentStatus;
-  stage: PaymentStage;
-  reason?: string;
-  updatedAt: string;
-}
-
-export interface HistoryEntry {
-  status: PaymentStatus;
-  stage: PaymentStage;
-  at: string;
-  reason?: string;
-  detail?: Record<string, unknown>;
-}
-
-/** Outcome of an append: recorded, already recorded (same eventId), or ignored behind a later status. */
-export type AppendResult = 'appended' | 'duplicate' | 'stale';
+import { STATUS_RANK, type PaymentStage, type PaymentStatus } from '../pipeline/payment-status.js';
+import { PaymentView, type AppendResult, type CurrentState, type HistoryEntry, type StateTransition } from '../pipeline/payment-view.js';
 
 /**
  * Appends transitions atomically, in order (a batch's, or one): each deduplicated by eventId, added to
@@ -96,7 +56,7 @@ return statuses
 
 /** Redis Streams view of every payment's states: fast queries and replayable history, not the system of record. */
 @Injectable()
-export class PaymentStateStore {
+export class PaymentStateStore implements PaymentView {
   private readonly appendTransitions: LuaCommand;
   private readonly readStatuses: LuaCommand;
 
@@ -180,6 +140,11 @@ export class PaymentStateStore {
     // Stages append concurrently (the intake's PENDING can land after validation's VALIDATED):
     // the machine's order is the truth, arrival order breaks ties. Array.sort is stable.
     return history.sort((a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status]);
+  }
+
+  async streamLength(): Promise<{ stream: string; length: number }> {
+    // ioredis adds the deployment's keyPrefix to the key, as for every other command.
+    return { stream: GLOBAL_STREAM, length: await this.redis.xlen(GLOBAL_STREAM) };
   }
 
   private keysOf(paymentId: string) {

@@ -1,11 +1,10 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import type { StageMessage, StageOutcome } from '../kafka/stage-batch.js';
-import { StageErrorFilter } from '../kafka/stage-error.filter.js';
-import { StageEvent } from '../kafka/stage-event.decorator.js';
-import { TOPICS } from '../kafka/topics.js';
-import { PAYMENT_EVENT_TYPES } from '../payments/payment-events.js';
-import { advanceTo, decideEachPayment, finishAs, type PaymentStep } from '../payments/payment-lifecycle.service.js';
+import type { StageMessage, StageOutcome } from '../pipeline/stage-batch.js';
+import { StageErrorFilter } from '../pipeline/stage-error.filter.js';
+import { StageHandler } from '../pipeline/stage-handler.decorator.js';
+import { PAYMENT_EVENT_TYPES } from '../pipeline/payment-events.js';
+import { advanceTo, decideEachPayment, finishAs, type PaymentStep } from '../pipeline/payment-lifecycle.js';
 import { ValidationService } from './validation.service.js';
 
 /** Stage 1: initiated payments are validated, or rejected with a reason. */
@@ -14,14 +13,14 @@ import { ValidationService } from './validation.service.js';
 export class ValidationConsumer {
   constructor(private readonly validation: ValidationService) {}
 
-  @StageEvent(TOPICS.initiated, 'validation')
+  @StageHandler('validation')
   onInitiated(@Payload() batch: StageMessage[]): Promise<StageOutcome<PaymentStep>[]> {
     return decideEachPayment(batch, async (payments) => {
       const decisions = await this.validation.validateAll(payments.map((p) => p.payload));
       return payments.map((payment, i) => {
         const decision = decisions[i];
         return decision.valid
-          ? advanceTo(payment, { status: 'VALIDATED', stage: 'validation', topic: TOPICS.validated, type: PAYMENT_EVENT_TYPES.validated, payload: payment.payload })
+          ? advanceTo(payment, { status: 'VALIDATED', stage: 'validation', type: PAYMENT_EVENT_TYPES.validated, payload: payment.payload })
           : finishAs(payment, { status: 'REJECTED', stage: 'validation', reason: decision.reason });
       });
     });

@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { PaymentsModule } from '../payments/payments.module.js';
+import { PipelineModule } from '../pipeline/pipeline.module.js';
 import { MerchantDirectory } from './merchant-directory.js';
 import { Merchant } from './merchant.entity.js';
 import { ValidationConsumer } from './validation.consumer.js';
 import { ValidationService } from './validation.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Merchant]), PaymentsModule],
+  imports: [TypeOrmModule.forFeature([Merchant]), PipelineModule],
   controllers: [ValidationConsumer],
   providers: [ValidationService, MerchantDirectory],
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { AppConfig } from '../config/app-config.js';
-import type { PaymentPayload } from '../payments/payment-events.js';
+import type { PaymentPayload } from '../pipeline/payment-events.js';
 import type { MerchantDirectory } from './merchant-directory.js';
 import { ValidationService } from './validation.service.js';
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
-import type { PaymentPayload } from '../payments/payment-events.js';
+import type { PaymentPayload } from '../pipeline/payment-events.js';
 import { MerchantDirectory } from './merchant-directory.js';
 
 /** Why the validation stage refuses a payment (the payment ends REJECTED with this reason). */

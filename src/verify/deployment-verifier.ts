@@ -3,10 +3,10 @@ import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
 import { kafkaConnectionOptions } from '../kafka/kafka-client.factory.js';
-import { parseEnvelope } from '../kafka/kafka-stage.server.js';
-import { TOPICS } from '../kafka/topics.js';
+import { parseEnvelope } from '../pipeline/stage-server.js';
+import { TOPICS } from '../pipeline/stages.js';
 import { checkLedgerInvariants, type InvariantViolation } from '../ledger/ledger-invariants.js';
-import { isTerminal } from '../state/payment-status.js';
+import { isTerminal } from '../pipeline/payment-status.js';
 
 export interface VerificationReport {
   acceptedPayments: number;

@@ -7,12 +7,12 @@ import { Redis } from 'ioredis';
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
-import { dataSourceOptions } from '../database/data-source-options.js';
+import { appDataSourceOptions } from '../app-data-source.js';
 import { DeploymentVerifier } from './deployment-verifier.js';
 
 const { values } = parseArgs({ options: { 'settle-seconds': { type: 'string', default: '0' } } });
 const config = AppConfig.fromEnvironment();
-const dataSource = new DataSource(dataSourceOptions(config));
+const dataSource = new DataSource(appDataSourceOptions(config));
 await dataSource.initialize();
 const redis = new Redis({ host: config.redis.host, port: config.redis.port, password: config.redis.password, db: config.redis.db, keyPrefix: config.redis.keyPrefix, lazyConnect: true });
 await redis.connect();

@@ -1,7 +1,7 @@
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../../src/config/app-config.js';
-import type { EventEnvelope } from '../../src/kafka/event-envelope.js';
+import type { EventEnvelope } from '../../src/pipeline/event-envelope.js';
 
 /** Reads a topic of the app from its beginning, so tests can assert on what really reached Kafka. */
 export class KafkaProbe {

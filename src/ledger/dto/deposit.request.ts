@@ -1,5 +1,5 @@
 import { AmountInCurrency } from '../../money/amount-in-currency.dto.js';
-import { ClientId } from '../../payments/client-id.js';
+import { ClientId } from '../../http/client-id.js';
 
 export class DepositRequest extends AmountInCurrency {
   /** Chosen by the client; the same id never funds twice. */

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { AmountInCurrency } from '../../money/amount-in-currency.dto.js';
-import { ClientId } from '../client-id.js';
+import { ClientId } from '../../http/client-id.js';
 
 export class CreatePaymentRequest extends AmountInCurrency {
   @ClientId('orderId', 'ORDER-12345')

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { PAYMENT_STATUSES } from '../../state/payment-status.js';
+import { PAYMENT_STATUSES } from '../../pipeline/payment-status.js';
 import { SUPPORTED_CURRENCIES } from '../../money/currencies.js';
 
 /** OpenAPI shapes of the responses (documentation only; the services return plain objects). */

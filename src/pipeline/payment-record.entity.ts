@@ -1,4 +1,4 @@
-import type { PaymentStage, PaymentStatus } from '../state/payment-status.js';
+import type { PaymentStage, PaymentStatus } from './payment-status.js';
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
 /**

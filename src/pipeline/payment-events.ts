@@ -1,11 +1,11 @@
 import type { CurrencyCode } from '../money/currencies.js';
 import { formatMinorUnits } from '../money/money.js';
 import { isSupportedCurrency } from '../money/currencies.js';
-import type { EventEnvelope } from '../kafka/event-envelope.js';
-import { PermanentEventError } from '../kafka/stage-batch.js';
-import { CLIENT_ID_PATTERN } from './client-id.js';
-import type { PaymentSnapshot } from '../state/payment-state.store.js';
-import type { PaymentStage, PaymentStatus } from '../state/payment-status.js';
+import type { EventEnvelope } from './event-envelope.js';
+import { PermanentEventError } from './stage-batch.js';
+import { CLIENT_ID_PATTERN } from '../http/client-id.js';
+import type { PaymentSnapshot } from './payment-view.js';
+import type { PaymentStage, PaymentStatus } from './payment-status.js';
 
 /** Event types of the pipeline, carried in EventEnvelope.type. */
 export const PAYMENT_EVENT_TYPES = {

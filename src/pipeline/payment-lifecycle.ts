@@ -1,24 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { In, type Repository } from 'typeorm';
-import { createEnvelope, stepEventId, type EventEnvelope } from '../kafka/event-envelope.js';
-import { EventPublisher, type OutgoingEvent } from '../kafka/event-publisher.js';
-import { PermanentEventError, type DecidedStep, type StageEffects, type StageMessage, type StageOutcome } from '../kafka/stage-batch.js';
-import { TOPICS } from '../kafka/topics.js';
-import { AfterCommit } from '../metrics/after-commit.js';
+import { createEnvelope, stepEventId, type EventEnvelope } from './event-envelope.js';
+import { PermanentEventError, type DecidedStep, type StageEffects, type StageMessage, type StageOutcome } from './stage-batch.js';
+import { stageSpec, TOPICS, type Stage } from './stages.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { PaymentStateStore, type StateTransition } from '../state/payment-state.store.js';
-import { isTerminal, type PaymentStage, type PaymentStatus } from '../state/payment-status.js';
+import type { StateTransition } from './payment-view.js';
+import { EventBus, PaymentView, type OutgoingEvent } from './ports.js';
+import { isTerminal, type PaymentStage, type PaymentStatus } from './payment-status.js';
 import { asPaymentEvent, PAYMENT_EVENT_TYPES, snapshotOf, type FinalizedPaymentPayload, type PaymentPayload } from './payment-events.js';
-import { PaymentRecord } from './payment-record.entity.js';
-
-export interface TerminalOutcome {
-  status: Extract<PaymentStatus, 'COMPLETED' | 'DECLINED' | 'REJECTED' | 'FAILED'>;
-  stage: PaymentStage;
-  reason: string | null;
-  riskScore?: number | null;
-  detail?: Record<string, unknown>;
-}
+import type { PaymentRecord } from './payment-record.entity.js';
+import { PaymentRecords, type TerminalOutcome, type TerminalRow } from './payment-records.repository.js';
 
 const TYPE_BY_STATUS = {
   COMPLETED: PAYMENT_EVENT_TYPES.completed,
@@ -27,15 +17,16 @@ const TYPE_BY_STATUS = {
   FAILED: PAYMENT_EVENT_TYPES.failed,
 } as const;
 
+export type { TerminalOutcome };
+
 /** What a stage decided for one payment, applied by PaymentLifecycle together with the rest of its batch. */
 export type PaymentStep =
-  /** Hand the payment to the next stage's topic. */
+  /** Hand the payment to the next stage: the stage table's output topic of this one. */
   | {
       kind: 'advance';
       event: EventEnvelope<PaymentPayload>;
       status: PaymentStatus;
-      stage: PaymentStage;
-      topic: string;
+      stage: Stage;
       type: string;
       payload: PaymentPayload;
       detail?: Record<string, unknown>;
@@ -79,10 +70,10 @@ export async function decideEachPayment(
   return outcomes;
 }
 
-interface TerminalRequest {
-  paymentId: string;
-  payment: PaymentPayload;
-  outcome: TerminalOutcome;
+function outputOf(stage: Stage): string {
+  const output = stageSpec(stage).output;
+  if (!output) throw new Error(`Stage ${stage} is the last one: it finishes payments, it cannot advance them`);
+  return output;
 }
 
 /**
@@ -96,11 +87,10 @@ export class PaymentLifecycle implements StageEffects<PaymentStep> {
   private readonly logger = new Logger(PaymentLifecycle.name);
 
   constructor(
-    private readonly publisher: EventPublisher,
-    private readonly state: PaymentStateStore,
-    @InjectRepository(PaymentRecord) private readonly records: Repository<PaymentRecord>,
+    private readonly publisher: EventBus,
+    private readonly state: PaymentView,
+    private readonly records: PaymentRecords,
     private readonly metrics: MetricsService,
-    private readonly afterCommit: AfterCommit,
   ) {}
 
   /** Which of the payments the Redis view already holds terminal (one call); stages skip their events. Redis away: none. */
@@ -148,7 +138,7 @@ export class PaymentLifecycle implements StageEffects<PaymentStep> {
       const key = s.event.payload.userId;
       if (s.kind === 'advance') {
         const next = this.envelope(s.event, s.type, s.payload, now);
-        events.push({ topic: s.topic, key, envelope: next });
+        events.push({ topic: outputOf(s.stage), key, envelope: next });
         transitions.push(this.transition(s.event, next.eventId, s.status, s.stage, at, null, s.detail));
         continue;
       }
@@ -163,37 +153,13 @@ export class PaymentLifecycle implements StageEffects<PaymentStep> {
   }
 
   /** One INSERT for all (first row wins), then the rows that stand; each outcome decided here is counted once. */
-  private async recordTerminals(requests: TerminalRequest[]): Promise<Map<string, PaymentRecord>> {
+  private async recordTerminals(requests: TerminalRow[]): Promise<Map<string, PaymentRecord>> {
     if (requests.length === 0) return new Map();
-    const manager = this.records.manager;
     const unique = [...new Map(requests.map((r) => [r.paymentId, r])).values()];
-    const inserted: { id: string }[] = await manager.query(
-      `INSERT INTO payments (id, merchant_id, order_id, user_id, amount_minor, currency, status, stage, reason, risk_score, accepted_at)
-       SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::varchar[], $5::bigint[], $6::char(3)[],
-                            $7::varchar[], $8::varchar[], $9::varchar[], $10::integer[], $11::timestamptz[])
-       ON CONFLICT (id) DO NOTHING
-       RETURNING id`,
-      [
-        unique.map((r) => r.paymentId),
-        unique.map((r) => r.payment.merchantId),
-        unique.map((r) => r.payment.orderId),
-        unique.map((r) => r.payment.userId),
-        unique.map((r) => r.payment.amountMinor),
-        unique.map((r) => r.payment.currency),
-        unique.map((r) => r.outcome.status),
-        unique.map((r) => r.outcome.stage),
-        unique.map((r) => r.outcome.reason),
-        unique.map((r) => r.outcome.riskScore ?? null),
-        unique.map((r) => r.payment.acceptedAt),
-      ],
-    );
-    // Counted once, by the write that decided the outcome (and only once its transaction committed).
-    const decided = new Set(inserted.map((row) => row.id));
-    for (const r of unique) {
-      if (decided.has(r.paymentId)) this.afterCommit.run(manager, () => this.metrics.paymentFinalized(r.outcome, r.payment));
-    }
-    const rows = await manager.getRepository(PaymentRecord).findBy({ id: In(unique.map((r) => r.paymentId)) });
-    const byId = new Map(rows.map((row) => [row.id, row]));
+    // Counted once, by the write that decided the outcome (not inside a transaction: written is committed).
+    const decided = await this.records.insertTerminal(unique, 'keep-first');
+    for (const r of unique) if (decided.has(r.paymentId)) this.metrics.paymentFinalized(r.outcome, r.payment);
+    const byId = await this.records.findByIds(unique.map((r) => r.paymentId));
     for (const r of unique) if (!byId.has(r.paymentId)) throw new Error(`Payment ${r.paymentId} has no terminal row after recording it`);
     return byId;
   }

@@ -1,23 +1,14 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Admin } from 'kafkajs';
 import { AppConfig } from '../config/app-config.js';
 import { createKafka } from '../kafka/kafka-client.factory.js';
 import { KafkaTopics } from '../kafka/kafka-topics.js';
-import { TOPICS } from '../kafka/topics.js';
-import { REDIS } from '../redis/redis.module.js';
-import { GLOBAL_STREAM } from '../state/payment-state.store.js';
-import { MetricsService } from './metrics.service.js';
+import { STAGE_TABLE } from './stages.js';
+import { PaymentView } from './payment-view.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 
 /** How often consumer lag and stream length are refreshed; a scrape every 15 s sees fresh values. */
 export const BACKLOG_REFRESH_MS = 5_000;
-
-/** The topic each stage's consumer group reads (see docs/ARCHITECTURE.md). */
-export const STAGE_TOPICS: Record<string, string> = {
-  validation: TOPICS.initiated,
-  fraud: TOPICS.validated,
-  ledger: TOPICS.approved,
-};
 
 /**
  * Gauges that need a question to a server: each stage group's consumer lag per partition (log-end
@@ -35,7 +26,7 @@ export class BacklogMetrics implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly metrics: MetricsService,
     private readonly topics: KafkaTopics,
-    @Inject(REDIS) private readonly redis: Redis,
+    private readonly view: PaymentView,
     config: AppConfig,
   ) {
     // No retries: a failed refresh is simply tried again at the next tick.
@@ -64,7 +55,7 @@ export class BacklogMetrics implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async refreshLag(): Promise<void> {
     await this.admin.connect();
-    for (const [stage, logical] of Object.entries(STAGE_TOPICS)) {
+    for (const { stage, input: logical } of STAGE_TABLE) {
       const group = this.topics.consumerGroup(stage);
       const topic = this.topics.physical(logical);
       const [ends, committed] = await Promise.all([
@@ -85,8 +76,8 @@ export class BacklogMetrics implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async refreshStream(): Promise<void> {
-    // ioredis adds the deployment's keyPrefix to the key, as for every other command.
-    this.metrics.redisStreamLength.set({ stream: GLOBAL_STREAM }, await this.redis.xlen(GLOBAL_STREAM));
+    const { stream, length } = await this.view.streamLength();
+    this.metrics.redisStreamLength.set({ stream }, length);
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -8,39 +8,19 @@ import { withLogContext } from '../logging/log-context.js';
 import { PaymentTrace } from '../logging/payment-trace.js';
 import type { MetricsService } from '../metrics/metrics.service.js';
 import type { EventEnvelope } from './event-envelope.js';
-import type { EventPublisher } from './event-publisher.js';
-import { createKafka } from './kafka-client.factory.js';
-import type { KafkaTopics } from './kafka-topics.js';
+import type { DeadLetter, DeadLetterSink, EventBus } from './ports.js';
+import { createKafka } from '../kafka/kafka-client.factory.js';
+import type { KafkaTopics } from '../kafka/kafka-topics.js';
 import { chunksOf, groupsByKey } from './batch-slices.js';
 import { holdBackBehindRetries, PermanentEventError, type StageEffects, type StageMessage, type StageOutcome } from './stage-batch.js';
 import { StageContext } from './stage-context.js';
-import type { StageHandlerExtras } from './stage-event.decorator.js';
-import { deadLetterTopicOf } from './topics.js';
-
-/** A message a stage gave up on, as it goes to the dead-letter topic and to the DeadLetterSink. */
-export interface DeadLetter {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: string | null;
-  value: string;
-  headers: Record<string, string>;
-  /** The parsed envelope, when the message was one. */
-  envelope: EventEnvelope<unknown> | null;
-  error: Error;
-  attempts: number;
-  consumerGroup: string;
-}
-
-/** What happens to a dead letter beyond the -dlt topic (kept for listing and replay, payment ended FAILED). */
-export interface DeadLetterSink {
-  record(letter: DeadLetter): Promise<void>;
-}
+import type { StageHandlerExtras } from './stage-handler.decorator.js';
+import { deadLetterTopicOf } from '../kafka/kafka-topics.js';
 
 export interface KafkaStageServerDeps {
   config: AppConfig;
   topics: KafkaTopics;
-  publisher: EventPublisher;
+  publisher: EventBus;
   deadLetters: DeadLetterSink;
   /** The pipeline core: which payments ended, and applying a batch's steps. */
   effects: StageEffects;

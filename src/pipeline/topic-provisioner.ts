@@ -1,9 +1,9 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Admin } from 'kafkajs';
 import { AppConfig } from '../config/app-config.js';
-import { createKafka } from './kafka-client.factory.js';
-import { KafkaTopics } from './kafka-topics.js';
-import { allTopics } from './topics.js';
+import { createKafka } from '../kafka/kafka-client.factory.js';
+import { KafkaTopics } from '../kafka/kafka-topics.js';
+import { allTopics } from './stages.js';
 
 /**
  * Creates the pipeline's topics at start-up when they are missing, with the configured partitions,

@@ -3,9 +3,10 @@ import { Logger } from '@nestjs/common';
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { AppConfig } from '../config/app-config.js';
 import type { MetricsService } from '../metrics/metrics.service.js';
-import type { EventPublisher, OutgoingRecord } from './event-publisher.js';
-import { KafkaStageServer, type DeadLetter } from './kafka-stage.server.js';
-import { KafkaTopics } from './kafka-topics.js';
+import type { EventPublisher, OutgoingRecord } from '../kafka/event-publisher.js';
+import type { DeadLetter } from './ports.js';
+import { KafkaStageServer } from './stage-server.js';
+import { KafkaTopics } from '../kafka/kafka-topics.js';
 import type { DecidedStep, StageMessage, StageOutcome } from './stage-batch.js';
 
 type Handler = (batch: StageMessage[]) => Promise<StageOutcome[]>;

@@ -1,0 +1,32 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { EventPublisher } from '../kafka/event-publisher.js';
+import { KafkaModule } from '../kafka/kafka.module.js';
+import { RedisModule } from '../redis/redis.module.js';
+import { PaymentStateStore } from '../state/payment-state.store.js';
+import { StateModule } from '../state/state.module.js';
+import { BacklogMetrics } from './backlog.metrics.js';
+import { PaymentLifecycle } from './payment-lifecycle.js';
+import { PaymentRecord } from './payment-record.entity.js';
+import { PaymentRecords } from './payment-records.repository.js';
+import { EventBus, PaymentView } from './ports.js';
+import { TopicProvisioner } from './topic-provisioner.js';
+
+/**
+ * The pipeline core: the lifecycle every stage's batch goes through, the one writer of the payments
+ * table, and the ports bound to their adapters (Kafka for events, the Redis Streams view). The
+ * intake, the stages and the dead letters import it; it imports only platform modules.
+ */
+@Module({
+  imports: [TypeOrmModule.forFeature([PaymentRecord]), KafkaModule, RedisModule, StateModule],
+  providers: [
+    PaymentLifecycle,
+    PaymentRecords,
+    TopicProvisioner,
+    BacklogMetrics,
+    { provide: EventBus, useExisting: EventPublisher },
+    { provide: PaymentView, useExisting: PaymentStateStore },
+  ],
+  exports: [PaymentLifecycle, PaymentRecords, EventBus, PaymentView],
+})
+export class PipelineModule {}

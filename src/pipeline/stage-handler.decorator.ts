@@ -1,0 +1,20 @@
+import { EventPattern } from '@nestjs/microservices';
+import { stageSpec, type Stage } from './stages.js';
+
+/** Extras a stage handler carries; the transport reads them to build one consumer group per stage. */
+export interface StageHandlerExtras {
+  stage: Stage;
+  /** Drop events of payments that already ended before the handler sees them (default true). */
+  skipFinished: boolean;
+}
+
+/**
+ * Marks a consumer-controller method as the batch handler of one pipeline stage: it reads the stage's
+ * input topic from the stage table, gets an ordered batch of StageMessages (one partition's, or a
+ * chunk of it) and returns one StageOutcome per message. A stage's handlers share its consumer group,
+ * so stages scale and rebalance independently.
+ */
+export function StageHandler(stage: Stage, options: { skipFinished?: boolean } = {}): MethodDecorator {
+  const extras: StageHandlerExtras = { stage, skipFinished: options.skipFinished ?? true };
+  return EventPattern<string>(stageSpec(stage).input, extras);
+}

@@ -1,0 +1,109 @@
+import { deadLetterTopicOf } from '../kafka/kafka-topics.js';
+
+/**
+ * The topic map of the pipeline (see docs/ARCHITECTURE.md). Every payment event is keyed by userId,
+ * so one payer's events stay in order on one partition through every stage.
+ */
+export const TOPICS = {
+  /** intake → validation */
+  initiated: 'payments.initiated',
+  /** validation → fraud */
+  validated: 'payments.validated',
+  /** fraud → ledger */
+  approved: 'payments.approved',
+  /** every terminal outcome: completed, declined, rejected, failed */
+  finalized: 'payments.finalized',
+} as const;
+
+export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
+
+/** The servers an instance cannot work without (its readiness). */
+export type Dependency = 'kafka' | 'redis' | 'db';
+export const DEPENDENCIES: readonly Dependency[] = ['kafka', 'redis', 'db'];
+
+export interface StageSpec {
+  stage: string;
+  /** The topic its consumer group reads. */
+  input: TopicName;
+  /** Where it hands a payment on; null for the last stage. Every stage also writes `finalized`. */
+  output: TopicName | null;
+  /**
+   * What it cannot work without. Kafka and PostgreSQL for every stage (terminal rows). Redis only where
+   * the decision needs it (fraud's velocity windows): the others update the Redis view best-effort,
+   * so a Redis outage does not take them out of service.
+   */
+  dependencies: readonly Dependency[];
+}
+
+/**
+ * The one stage table: the @StageHandler decorators, APP_ROLES, topic provisioning, health and the
+ * consumer-lag gauges all read it. Each stage is one consumer group, `<prefix>payments-<stage>`.
+ */
+export const STAGE_TABLE = [
+  { stage: 'validation', input: TOPICS.initiated, output: TOPICS.validated, dependencies: ['kafka', 'db'] },
+  { stage: 'fraud', input: TOPICS.validated, output: TOPICS.approved, dependencies: ['kafka', 'redis', 'db'] },
+  { stage: 'ledger', input: TOPICS.approved, output: null, dependencies: ['kafka', 'db'] },
+] as const satisfies readonly StageSpec[];
+
+export type Stage = (typeof STAGE_TABLE)[number]['stage'];
+export const STAGES: readonly Stage[] = STAGE_TABLE.map((s) => s.stage);
+
+export function stageSpec(stage: Stage): StageSpec {
+  return STAGE_TABLE.find((s) => s.stage === stage)!;
+}
+
+/**
+ * The HTTP intake as the table sees it: it publishes payments.initiated (and finalized, for a payment
+ * it could not confirm) and needs Redis for idempotency keys and order claims.
+ */
+const API_ROLE = { topics: [TOPICS.initiated, TOPICS.finalized], dependencies: DEPENDENCIES } as const;
+
+/** Every topic the app creates at start-up: the table's, and the dead letters of each stage's input. */
+export function allTopics(): string[] {
+  const main = Object.values(TOPICS);
+  return [...main, ...STAGE_TABLE.map((s) => deadLetterTopicOf(s.input))];
+}
+
+/** What one instance runs (APP_ROLES): the HTTP API, and which stage consumers. */
+export interface AppRoles {
+  api: boolean;
+  stages: ReadonlySet<Stage>;
+  /** In the order api, validation, fraud, ledger: for logs and health details. */
+  names: string[];
+}
+
+/**
+ * The topics an instance with these roles reads or writes: its health needs only those. A stage reads
+ * its input, writes its output, the finalized topic and its dead letters.
+ */
+export function topicsOfRoles(roles: Pick<AppRoles, 'api' | 'stages'>): string[] {
+  const used = new Set<string>(roles.api ? API_ROLE.topics : []);
+  for (const spec of STAGE_TABLE.filter((s) => roles.stages.has(s.stage))) {
+    [spec.input, deadLetterTopicOf(spec.input), TOPICS.finalized, ...(spec.output ? [spec.output] : [])].forEach((t) => used.add(t));
+  }
+  return allTopics().filter((t) => used.has(t));
+}
+
+/** What an instance with these roles cannot work without. */
+export function dependenciesOf(roles: Pick<AppRoles, 'api' | 'stages'>): Dependency[] {
+  const needed = new Set<Dependency>(roles.api ? API_ROLE.dependencies : []);
+  for (const spec of STAGE_TABLE.filter((s) => roles.stages.has(s.stage))) spec.dependencies.forEach((d) => needed.add(d));
+  return DEPENDENCIES.filter((d) => needed.has(d));
+}
+
+/**
+ * APP_ROLES → what this instance runs. `all` = api + every stage; `workers` = every stage. An unknown
+ * name is a configuration error, reported like the environment's.
+ */
+export function rolesOf(text: string): AppRoles {
+  const names = new Set<string>();
+  for (const raw of text.split(',')) {
+    const name = raw.trim();
+    if (name === 'all') ['api', ...STAGES].forEach((n) => names.add(n));
+    else if (name === 'workers') STAGES.forEach((n) => names.add(n));
+    else if (name === 'api' || (STAGES as readonly string[]).includes(name)) names.add(name);
+    else throw new Error(`Invalid configuration:\n  APP_ROLES: unknown role "${name}" (APP_ROLES="${text}")`);
+  }
+  const ordered = ['api', ...STAGES].filter((n) => names.has(n));
+  return { api: names.has('api'), stages: new Set(STAGES.filter((s) => names.has(s))), names: ordered };
+}
