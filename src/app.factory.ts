@@ -3,7 +3,11 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { type AppConfig } from './config/app-config.js';
+import { ERROR_CATALOG } from './error-catalog.js';
+import { errorResponse } from './errors/error-response.js';
 import { ApiExceptionFilter } from './http/api-exception.filter.js';
+import { replyWithError } from './http/error-reply.js';
+import { HttpErrorCode, RequestError } from './http/http-errors.js';
 import { ApiValidationPipe } from './http/validation.pipe.js';
 import { clientErrorHandler, frameworkErrorHandler } from './http/client-error.js';
 import { correlationIdOf } from './http/correlation-id.js';
@@ -35,8 +39,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // Not even HTTP (Node's parser refused it): still the API's JSON error shape.
-    clientErrorHandler,
-    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler: clientErrorHandler(ERROR_CATALOG),
+    frameworkErrors: frameworkErrorHandler(ERROR_CATALOG),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     // Lines written while the modules start wait for pino (below), so every line has one format.
@@ -60,8 +64,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   // Before app.init() registers the routes, so every route (and Fastify's own 4xx answers) is timed.
   installHttpMetrics(app.getHttpAdapter().getInstance(), app.get(MetricsService));
   // Helmet, API keys and rate limits: after the correlation id (401s carry it) and before any route.
-  await installHttpSecurity(app, config, app.get(REDIS));
-  app.useGlobalFilters(new ApiExceptionFilter());
+  await installHttpSecurity(app, config, app.get(REDIS), ERROR_CATALOG);
+  app.useGlobalFilters(new ApiExceptionFilter(ERROR_CATALOG));
   app.useGlobalPipes(new ApiValidationPipe());
   if (!roles.api) {
     // A worker-only instance serves health and metrics only; its /api routes answer as unknown routes do.
@@ -113,16 +117,8 @@ function closeApiRoutes(app: NestFastifyApplication, roles: string[]): void {
   app.getHttpAdapter().getInstance().addHook('onRequest', (request, reply, done) => {
     const path = request.url.split('?')[0];
     if (path !== '/api' && !path.startsWith('/api/')) return done();
-    void reply
-      .code(404)
-      .type('application/json; charset=utf-8')
-      .send({
-        error: {
-          type: 'not_found_error',
-          code: 'resource_not_found',
-          message: `Cannot ${request.method} ${path}: this instance runs ${roles.join(', ')} (APP_ROLES), not the API.`,
-        },
-      });
+    const message = `Cannot ${request.method} ${path}: this instance runs ${roles.join(', ')} (APP_ROLES), not the API.`;
+    void replyWithError(reply, errorResponse(new RequestError(HttpErrorCode.ResourceNotFound, message), ERROR_CATALOG));
   });
 }
 

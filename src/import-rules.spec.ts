@@ -12,7 +12,7 @@ const LAYERS: Record<string, number> = {
   batching: 1,
   logging: 1,
   metrics: 1,
-  errors: 1,
+  errors: 0,
   redis: 1,
   database: 1,
   kafka: 1,
@@ -98,6 +98,10 @@ describe('import rules (docs/ARCHITECTURE.md)', () => {
   it('keeps TypeORM’s DataSource and ioredis out of services, consumers and controllers', () => {
     const drivers = files.filter((file) => /\.(service|consumer|controller)\.ts$/.test(file) && /from '(ioredis|typeorm)'/.test(readFileSync(join(SRC, file), 'utf8')));
     expect(drivers).toEqual([]);
+  });
+
+  it('keeps http/ out of services: they raise their module’s AppError, the HTTP layer maps it', () => {
+    expect(edges.filter(({ from, to }) => from.endsWith('.service.ts') && folderOf(to) === 'http').map(({ from, to }) => `${from} → ${to}`)).toEqual([]);
   });
 
   it('writes INSERT INTO payments in one file only', () => {

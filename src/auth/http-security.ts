@@ -5,7 +5,9 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config.js';
-import { ApiError } from '../http/api-error.js';
+import { errorResponse, type ErrorCatalog } from '../errors/error-response.js';
+import { replyWithError } from '../http/error-reply.js';
+import { AuthErrorCode, rateLimited } from './auth-errors.js';
 import { ApiKeyRegistry, bearerToken, type Principal } from './api-keys.js';
 import { unauthorized } from './principal.js';
 
@@ -29,7 +31,7 @@ export function assertApiKeysConfigured(config: AppConfig, servesApi: boolean): 
  * limit (429 + Retry-After), counted in Redis so that it holds across instances. Health and metrics
  * stay open. Authorization per route (admin-only, per-merchant visibility) is the controllers' part.
  */
-export async function installHttpSecurity(app: NestFastifyApplication, config: AppConfig, redis: Redis): Promise<void> {
+export async function installHttpSecurity(app: NestFastifyApplication, config: AppConfig, redis: Redis, errors: ErrorCatalog): Promise<void> {
   const registry = new ApiKeyRegistry(config.security);
   const logger = new Logger('Security');
   if (registry.open) {
@@ -67,10 +69,10 @@ export async function installHttpSecurity(app: NestFastifyApplication, config: A
     if (!isProtected(request)) return;
     if (!registry.open) {
       const header = request.headers.authorization;
-      if (!header) return sendError(reply, unauthorized('api_key_missing', 'Send an API key as Authorization: Bearer <key>.'));
+      if (!header) return replyWithError(reply, errorResponse(unauthorized(AuthErrorCode.ApiKeyMissing), errors));
       const token = bearerToken(header);
       const principal = token === undefined ? null : registry.authenticate(token);
-      if (principal === null) return sendError(reply, unauthorized('api_key_invalid', 'The API key is not valid (send it as Authorization: Bearer <key>).'));
+      if (principal === null) return replyWithError(reply, errorResponse(unauthorized(AuthErrorCode.ApiKeyInvalid), errors));
       request.principal = principal;
     }
     // The intake counts the limit itself, in the same script as its claims (one Redis round trip).
@@ -80,14 +82,7 @@ export async function installHttpSecurity(app: NestFastifyApplication, config: A
       void reply.header('X-RateLimit-Limit', state.max).header('X-RateLimit-Remaining', state.remaining);
       if (state.isExceeded) {
         const retryAfter = Math.max(1, state.ttlInSeconds);
-        return sendError(
-          reply,
-          new ApiError(
-            429,
-            { type: 'rate_limit_error', code: 'rate_limited', message: `Too many requests; retry after ${retryAfter} s.` },
-            { 'Retry-After': String(retryAfter) },
-          ),
-        );
+        return replyWithError(reply, errorResponse(rateLimited(retryAfter), errors));
       }
     }
   });
@@ -116,6 +111,3 @@ function limitKeyOf(principal: Principal | null, ip: string): string {
   return `key:${principal.keyId}`;
 }
 
-function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
-  return reply.code(error.getStatus()).headers(error.headers).type('application/json; charset=utf-8').send({ error: error.body });
-}

@@ -1,7 +1,7 @@
-import { applyDecorators, createParamDecorator, HttpStatus, UseGuards, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { applyDecorators, createParamDecorator, UseGuards, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { ApiBearerAuth } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { ApiError } from '../http/api-error.js';
+import { AuthError, AuthErrorCode } from './auth-errors.js';
 import type { Principal } from './api-keys.js';
 
 declare module 'fastify' {
@@ -11,18 +11,15 @@ declare module 'fastify' {
   }
 }
 
-export function unauthorized(code: 'api_key_missing' | 'api_key_invalid', message: string): ApiError {
-  const challenge = code === 'api_key_invalid' ? 'Bearer realm="payments", error="invalid_token"' : 'Bearer realm="payments"';
-  return new ApiError(HttpStatus.UNAUTHORIZED, { type: 'authentication_error', code, message }, { 'WWW-Authenticate': challenge });
-}
-
-export function forbidden(code: string, message: string, param?: string): ApiError {
-  return new ApiError(HttpStatus.FORBIDDEN, { type: 'permission_error', code, message, ...(param !== undefined && { param }) });
+/** 401 with the Bearer challenge (RFC 6750); the catalog has the message. */
+export function unauthorized(code: AuthErrorCode.ApiKeyMissing | AuthErrorCode.ApiKeyInvalid): AuthError {
+  const challenge = code === AuthErrorCode.ApiKeyInvalid ? 'Bearer realm="payments", error="invalid_token"' : 'Bearer realm="payments"';
+  return new AuthError(code, undefined, { headers: { 'WWW-Authenticate': challenge } });
 }
 
 /** The request's principal; fails closed (401) if the security hook did not vouch for the request. */
 export function principalOf(request: FastifyRequest): Principal {
-  if (!request.principal) throw unauthorized('api_key_missing', 'Send an API key as Authorization: Bearer <key>.');
+  if (!request.principal) throw unauthorized(AuthErrorCode.ApiKeyMissing);
   return request.principal;
 }
 
@@ -35,7 +32,7 @@ export const CurrentPrincipal = createParamDecorator((_data: unknown, context: E
 export class AdminOnlyGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const principal = principalOf(context.switchToHttp().getRequest<FastifyRequest>());
-    if (principal.kind === 'merchant') throw forbidden('admin_key_required', 'This endpoint needs an admin API key.');
+    if (principal.kind === 'merchant') throw new AuthError(AuthErrorCode.AdminKeyRequired);
     return true;
   }
 }

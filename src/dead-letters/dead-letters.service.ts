@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ApiError } from '../http/api-error.js';
+import { DeadLetterError, DeadLetterErrorCode } from './dead-letter-errors.js';
 import { DeadLetterSink, EventBus, type DeadLetter } from '../pipeline/ports.js';
 import { PermanentEventError } from '../pipeline/stage-batch.js';
 import { asPaymentEvent } from '../pipeline/payment-events.js';
@@ -54,7 +54,7 @@ export class DeadLettersService implements DeadLetterSink {
   /** Publishes the original record to its topic again; stages skip a payment that has already ended. */
   async replay(id: string): Promise<DeadLetterRecord> {
     const letter = UUID.test(id) ? await this.letters.findById(id) : null;
-    if (!letter) throw ApiError.notFound('dead_letter_not_found', `No dead letter ${id}.`);
+    if (!letter) throw new DeadLetterError(DeadLetterErrorCode.DeadLetterNotFound, `No dead letter ${id}.`);
     await this.publisher.publishRecords([
       {
         topic: letter.topic,

@@ -1,7 +1,8 @@
 import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../http/api-error.js';
+import { HttpErrorCode, RequestError } from '../http/http-errors.js';
+import { HealthError, HealthErrorCode } from './health-errors.js';
 import { MetricsCatalog, parseTags } from '../metrics/metrics-catalog.js';
 import { sendHealth } from './health.controller.js';
 import { DEPENDENCIES, type Dependency } from '../pipeline/stages.js';
@@ -54,7 +55,7 @@ export class ActuatorController {
   @Get('health/:component')
   async component(@Param('component') component: string, @Res() reply: FastifyReply): Promise<void> {
     if (!(DEPENDENCIES as readonly string[]).includes(component)) {
-      throw ApiError.notFound('health_component_not_found', `No health component ${component}.`);
+      throw new HealthError(HealthErrorCode.HealthComponentNotFound, `No health component ${component}.`);
     }
     const report = await this.health.dependencies([component as Dependency]);
     sendHealth(reply, { httpStatus: report.httpStatus, body: report.body.components![component] });
@@ -68,9 +69,9 @@ export class ActuatorController {
   @Get('metrics/:name')
   async metric(@Param('name') name: string, @Query('tag') tag?: string | string[]) {
     const tags = parseTags(tag);
-    if (!tags) throw ApiError.invalidRequest('parameter_invalid', 'Each tag parameter must be in the form key:value.', 'tag');
+    if (!tags) throw new RequestError(HttpErrorCode.ParameterInvalid, 'Each tag parameter must be in the form key:value.', { param: 'tag' });
     const metric = await this.catalog.describe(name, tags);
-    if (!metric) throw ApiError.notFound('metric_not_found', `No metric ${name}${tag === undefined ? '' : ' with these tags'}.`);
+    if (!metric) throw new HealthError(HealthErrorCode.MetricNotFound, `No metric ${name}${tag === undefined ? '' : ' with these tags'}.`);
     return metric;
   }
 }

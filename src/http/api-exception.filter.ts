@@ -1,19 +1,23 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { AppError, type ErrorType } from '../errors/app-error.js';
+import { errorResponse, type ErrorCatalog, type ErrorResponse } from '../errors/error-response.js';
 import { recordRequestException } from '../metrics/http-metrics.js';
-import { ApiError, type ApiErrorBody, type ApiErrorType } from './api-error.js';
+import { replyWithError } from './error-reply.js';
+import { HttpErrorCode, RequestError } from './http-errors.js';
 
 /** Fastify's own errors (body parsing, limits) that reach us before a route runs. */
-const FASTIFY_ERRORS: Record<string, { status: number; code: string; message: string }> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type', message: 'Send the body as application/json.' },
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'body_too_large', message: 'The request body is larger than the limit.' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'invalid_json', message: 'The request body is empty; send a JSON object.' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'invalid_json', message: 'The request body is not valid JSON.' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_content_length', message: 'Content-Length does not match the body.' },
+const FASTIFY_ERRORS: Record<string, RequestError> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: new RequestError(HttpErrorCode.UnsupportedMediaType),
+  FST_ERR_CTP_BODY_TOO_LARGE: new RequestError(HttpErrorCode.BodyTooLarge),
+  FST_ERR_CTP_EMPTY_JSON_BODY: new RequestError(HttpErrorCode.InvalidJson, 'The request body is empty; send a JSON object.'),
+  FST_ERR_CTP_INVALID_JSON_BODY: new RequestError(HttpErrorCode.InvalidJson),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: new RequestError(HttpErrorCode.InvalidContentLength),
 };
 
-const TYPE_BY_STATUS: Record<number, ApiErrorType> = {
+/** For framework errors that bring only a status (Nest's HttpExceptions, Fastify's 4xx). */
+const TYPE_BY_STATUS: Record<number, ErrorType> = {
   400: 'invalid_request_error',
   401: 'authentication_error',
   403: 'permission_error',
@@ -28,58 +32,47 @@ const TYPE_BY_STATUS: Record<number, ApiErrorType> = {
 };
 
 /**
- * One place that turns every error into the API's JSON error shape. HTTP errors keep their status;
- * anything unexpected becomes a generic 500 with a correlation id, and its details go to the log only.
+ * One place that turns every error into the API's JSON error shape: an AppError as the error catalog
+ * says; framework errors keep their status; anything unexpected becomes a generic 500 with a
+ * correlation id, and its details go to the log only.
  */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpErrors');
 
+  constructor(private readonly catalog: ErrorCatalog) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     recordRequestException(request, exception);
-    const { status, body, headers } = this.toResponse(exception, request);
-    void reply.status(status).headers(headers).type('application/json; charset=utf-8').send(body);
+    void replyWithError(reply, this.toResponse(exception, request));
   }
 
-  toResponse(
-    exception: unknown,
-    request?: FastifyRequest,
-  ): { status: number; body: ApiErrorBody; headers: Record<string, string> } {
-    if (exception instanceof ApiError) {
-      return { status: exception.getStatus(), body: { error: exception.body }, headers: exception.headers };
-    }
+  toResponse(exception: unknown, request?: FastifyRequest): ErrorResponse {
+    if (exception instanceof AppError) return errorResponse(exception, this.catalog);
     // Nest wraps Fastify's client errors in an HttpException and keeps the original as its cause.
     const fastifyCode = fastifyErrorCode(exception) ?? fastifyErrorCode((exception as { cause?: unknown })?.cause);
-    if (typeof fastifyCode === 'string' && FASTIFY_ERRORS[fastifyCode]) {
-      const { status, code, message } = FASTIFY_ERRORS[fastifyCode];
-      return { status, body: { error: { type: TYPE_BY_STATUS[status], code, message } }, headers: {} };
-    }
+    if (fastifyCode && FASTIFY_ERRORS[fastifyCode]) return errorResponse(FASTIFY_ERRORS[fastifyCode], this.catalog);
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();
-      const message =
-        typeof response === 'string'
-          ? response
-          : String((response as { message?: unknown }).message ?? exception.message);
-      const code = status === 404 ? 'resource_not_found' : (HttpStatus[status] ?? 'error').toLowerCase();
-      return { status, body: { error: { type: TYPE_BY_STATUS[status] ?? 'api_error', code, message } }, headers: {} };
+      const message = typeof response === 'string' ? response : String((response as { message?: unknown }).message ?? exception.message);
+      if (status === 404) return errorResponse(new RequestError(HttpErrorCode.ResourceNotFound, message), this.catalog);
+      const code = (HttpStatus[status] ?? 'error').toLowerCase();
+      return errorResponse(new AppError(code, message), this.catalog, { status, type: TYPE_BY_STATUS[status] ?? 'api_error', message });
     }
     const statusCode = (exception as { statusCode?: unknown })?.statusCode;
     if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
       const message = (exception as Error).message ?? 'Bad request';
-      return { status: statusCode, body: { error: { type: TYPE_BY_STATUS[statusCode] ?? 'invalid_request_error', code: 'bad_request', message } }, headers: {} };
+      const spec = { status: statusCode, type: TYPE_BY_STATUS[statusCode] ?? 'invalid_request_error', message } as const;
+      return errorResponse(new RequestError(HttpErrorCode.BadRequest, message), this.catalog, spec);
     }
     const correlationId = randomUUID();
     this.logger.error(
       `Unhandled error ${correlationId} on ${request?.method ?? '?'} ${request?.url ?? '?'}: ${(exception as Error)?.stack ?? String(exception)}`,
     );
-    return {
-      status: 500,
-      body: { error: { type: 'api_error', code: 'internal_error', message: 'An unexpected error occurred.', correlationId } },
-      headers: {},
-    };
+    return errorResponse(new RequestError(HttpErrorCode.InternalError, undefined, { extra: { correlationId } }), this.catalog);
   }
 }
 

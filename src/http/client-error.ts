@@ -1,21 +1,24 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ApiErrorBody } from './api-error.js';
+import { errorResponse, type ErrorCatalog } from '../errors/error-response.js';
+import { replyWithError } from './error-reply.js';
+import { HttpErrorCode, RequestError } from './http-errors.js';
 
 /**
  * Answers requests that are not valid HTTP (Node's parser refused them before Fastify saw a request)
  * in the API's JSON error shape instead of Fastify's own, then closes the connection, as Fastify does.
  */
-export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+export const clientErrorHandler = (catalog: ErrorCatalog) => (error: Error & { code?: string }, socket: Socket): void => {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, code, message] =
+  const code =
     error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'request_timeout', 'The request was not received in time.']
+      ? HttpErrorCode.RequestTimeout
       : error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'headers_too_large', 'The request headers are larger than the limit.']
-        : [400, 'malformed_request', 'The request is not valid HTTP.'];
-  const body = JSON.stringify({ error: { type: 'invalid_request_error', code, message } } satisfies ApiErrorBody);
+        ? HttpErrorCode.HeadersTooLarge
+        : HttpErrorCode.MalformedRequest;
+  const { status, body: errorBody } = errorResponse(new RequestError(code), catalog);
+  const body = JSON.stringify(errorBody);
   // A route may already have answered this connection (a 400 or 401 sent before the body was read)
   // when the bytes after it turn out not to be valid HTTP: a second response would be taken as the
   // answer to the client's next request, and destroying the socket with unread bytes would reset it
@@ -35,16 +38,15 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
     );
   }
   socket.destroy();
-}
+};
 
 /**
  * Fastify's own routing errors (a URL with broken percent-encoding, FST_ERR_BAD_URL) in the API's
  * JSON error shape; Fastify answers them before any hook or Nest filter runs.
  */
-export function frameworkErrorHandler(error: Error & { code?: string }, _request: FastifyRequest, reply: FastifyReply): void {
-  const body: ApiErrorBody =
-    error.code === 'FST_ERR_BAD_URL'
-      ? { error: { type: 'invalid_request_error', code: 'invalid_url', message: 'The URL is not valid (malformed percent-encoding).' } }
-      : { error: { type: 'invalid_request_error', code: 'bad_request', message: 'The request cannot be routed.' } };
-  void reply.code(400).type('application/json; charset=utf-8').send(body);
-}
+export const frameworkErrorHandler =
+  (catalog: ErrorCatalog) =>
+  (error: Error & { code?: string }, _request: FastifyRequest, reply: FastifyReply): void => {
+    const code = error.code === 'FST_ERR_BAD_URL' ? HttpErrorCode.InvalidUrl : HttpErrorCode.BadRequest;
+    void replyWithError(reply, errorResponse(new RequestError(code), catalog));
+  };

@@ -1,12 +1,12 @@
 import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
-import { ApiError } from './api-error.js';
+import { HttpErrorCode, RequestError } from './http-errors.js';
 
 const RESERVED_KEYS = ['__proto__', 'constructor', 'prototype'];
 
 /** class-validator constraint names that mean something more specific than "invalid". */
-const CODE_BY_CONSTRAINT: Record<string, string> = {
-  isDefined: 'parameter_missing',
-  whitelistValidation: 'parameter_unknown',
+const CODE_BY_CONSTRAINT: Record<string, HttpErrorCode> = {
+  isDefined: HttpErrorCode.ParameterMissing,
+  whitelistValidation: HttpErrorCode.ParameterUnknown,
 };
 
 /**
@@ -22,39 +22,36 @@ export class ApiValidationPipe extends ValidationPipe {
       transform: true,
       stopAtFirstError: true,
       validationError: { target: false, value: false },
-      exceptionFactory: (errors) => toApiError(errors),
+      exceptionFactory: (errors) => toRequestError(errors),
     });
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'body' && metadata.metatype && metadata.metatype !== Object) {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        throw ApiError.invalidRequest('body_not_object', 'The request body must be a JSON object.');
+        throw new RequestError(HttpErrorCode.BodyNotObject);
       }
       // class-transformer silently drops these keys; refuse them like any other unknown field.
       const reserved = RESERVED_KEYS.find((key) => Object.hasOwn(value, key));
       if (reserved) {
-        throw ApiError.invalidRequest('parameter_unknown', `${reserved} is not a known field`, reserved);
+        throw new RequestError(HttpErrorCode.ParameterUnknown, `${reserved} is not a known field`, { param: reserved });
       }
     }
     return super.transform(value, metadata);
   }
 }
 
-function toApiError(errors: ValidationError[]): ApiError {
+function toRequestError(errors: ValidationError[]): RequestError {
   const fields = flatten(errors).map(({ param, constraint, message }) => ({
     param,
-    code: CODE_BY_CONSTRAINT[constraint] ?? 'parameter_invalid',
+    code: CODE_BY_CONSTRAINT[constraint] ?? HttpErrorCode.ParameterInvalid,
     message: constraint === 'whitelistValidation' ? `${param} is not a known field` : message,
   }));
   const [first] = fields;
-  const error = ApiError.invalidRequest(
-    first?.code ?? 'parameter_invalid',
-    fields.map((f) => f.message).join('; ') || 'The request is invalid.',
-    first?.param,
-  );
-  error.body.errors = fields;
-  return error;
+  return new RequestError(first?.code ?? HttpErrorCode.ParameterInvalid, fields.map((f) => f.message).join('; ') || 'The request is invalid.', {
+    param: first?.param,
+    errors: fields,
+  });
 }
 
 function flatten(errors: ValidationError[], parent = ''): { param: string; constraint: string; message: string }[] {

@@ -2,9 +2,10 @@ import { Body, Controller, Get, HttpStatus, Param, Post, Res } from '@nestjs/com
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminOnly } from '../auth/principal.js';
 import type { FastifyReply } from 'fastify';
-import { ApiError } from '../http/api-error.js';
+import { HttpErrorCode, RequestError } from '../http/http-errors.js';
+import { LedgerError, LedgerErrorCode } from './ledger-errors.js';
 import type { CurrencyCode } from '../money/currencies.js';
-import { minorUnitsOrBadRequest } from '../http/amounts.js';
+import { toMinorUnits } from '../money/money.js';
 import { formatMinorUnits } from '../money/money.js';
 import { CLIENT_ID_PATTERN, clientIdRule } from '../http/client-id.js';
 import { DepositRequest } from './dto/deposit.request.js';
@@ -34,17 +35,12 @@ export class AccountsController {
   ): Promise<unknown> {
     assertUserId(userId);
     const currency = body.currency as CurrencyCode;
-    const amountMinor = minorUnitsOrBadRequest(body.amount, currency, MAX_DEPOSIT);
+    const amountMinor = toMinorUnits(body.amount, currency, MAX_DEPOSIT);
     const { transfer, created } = await this.deposits.deposit(userId, body.depositId, amountMinor, currency);
     const sameRequest =
       transfer.creditAccountId === accountId('wallet', userId, currency) && BigInt(transfer.amount) === amountMinor;
     if (!sameRequest) {
-      throw new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, {
-        type: 'idempotency_error',
-        code: 'deposit_id_reused',
-        message: `depositId ${body.depositId} was already used for another deposit.`,
-        param: 'depositId',
-      });
+      throw new LedgerError(LedgerErrorCode.DepositIdReused, `depositId ${body.depositId} was already used for another deposit.`, { param: 'depositId' });
     }
     void reply.status(created ? HttpStatus.CREATED : HttpStatus.OK);
     if (!created) void reply.header('Idempotent-Replayed', 'true');
@@ -63,7 +59,7 @@ export class AccountsController {
   async balances(@Param('userId') userId: string): Promise<unknown> {
     assertUserId(userId);
     const wallets = await this.ledger.walletsOf(userId);
-    if (wallets.length === 0) throw ApiError.notFound('account_not_found', `No wallet for ${userId}.`);
+    if (wallets.length === 0) throw new LedgerError(LedgerErrorCode.AccountNotFound, `No wallet for ${userId}.`);
     return {
       userId,
       balances: wallets.map((wallet) => {
@@ -80,5 +76,5 @@ export class AccountsController {
 }
 
 function assertUserId(userId: string): void {
-  if (!CLIENT_ID_PATTERN.test(userId)) throw ApiError.invalidRequest('parameter_invalid', clientIdRule('userId'), 'userId');
+  if (!CLIENT_ID_PATTERN.test(userId)) throw new RequestError(HttpErrorCode.ParameterInvalid, clientIdRule('userId'), { param: 'userId' });
 }

@@ -1,17 +1,33 @@
+import { AppError } from '../errors/app-error.js';
 import { CURRENCY_MINOR_DIGITS, type CurrencyCode } from './currencies.js';
 
 /** A plain decimal: digits, optionally a point and more digits. No sign, exponent, spaces or leading zeros. */
 const DECIMAL = /^(0|[1-9]\d*)(?:\.(\d+))?$/;
 
+/** What can be wrong with an amount; a request's `amount` field answers 400 with this code. */
+export enum AmountErrorCode {
+  NotADecimal = 'amount_not_a_decimal',
+  NotPositive = 'amount_not_positive',
+  TooManyDecimals = 'amount_too_many_decimals',
+  TooLarge = 'amount_too_large',
+}
+
 export type AmountProblem = 'not_a_decimal' | 'not_positive' | 'too_many_decimals' | 'too_large';
 
-export class AmountError extends Error {
+const CODE_BY_PROBLEM: Record<AmountProblem, AmountErrorCode> = {
+  not_a_decimal: AmountErrorCode.NotADecimal,
+  not_positive: AmountErrorCode.NotPositive,
+  too_many_decimals: AmountErrorCode.TooManyDecimals,
+  too_large: AmountErrorCode.TooLarge,
+};
+
+/** An amount that cannot be taken; as an AppError it names the `amount` field of a request. */
+export class AmountError extends AppError<AmountErrorCode> {
   constructor(
     readonly problem: AmountProblem,
     message: string,
   ) {
-    super(message);
-    this.name = 'AmountError';
+    super(CODE_BY_PROBLEM[problem], message, { param: 'amount' });
   }
 }
 

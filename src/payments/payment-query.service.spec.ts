@@ -2,6 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import type { PaymentRecords } from '../pipeline/payment-records.repository.js';
 import type { PaymentView } from '../pipeline/ports.js';
 import type { CurrentState, HistoryEntry } from '../pipeline/payment-view.js';
+import { ERROR_CATALOG } from '../error-catalog.js';
+import { PaymentErrorCode } from './payment-errors.js';
 import { PaymentQueryService } from './payment-query.service.js';
 import type { PaymentRecord } from '../pipeline/payment-record.entity.js';
 
@@ -93,6 +95,7 @@ describe('PaymentQueryService', () => {
 
   it("should answer 404 for another merchant's payment, whichever store answered", async () => {
     const service = queryService({ current: inFlight }, async () => completedRow);
-    await expect(service.current(paymentId, 'M-2')).rejects.toMatchObject({ status: 404 });
+    await expect(service.current(paymentId, 'M-2')).rejects.toMatchObject({ code: PaymentErrorCode.PaymentNotFound });
+    expect(ERROR_CATALOG[PaymentErrorCode.PaymentNotFound].status).toBe(404);
   });
 });

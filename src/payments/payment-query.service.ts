@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ApiError } from '../http/api-error.js';
+import { retryAfter } from '../errors/app-error.js';
+import { PaymentError, PaymentErrorCode } from './payment-errors.js';
 import type { CurrentState, HistoryEntry } from '../pipeline/payment-view.js';
 import { PaymentView } from '../pipeline/ports.js';
 import { isTerminal, type PaymentStatus } from '../pipeline/payment-status.js';
@@ -94,15 +95,15 @@ export class PaymentQueryService {
       record = await this.records.findById(paymentId);
     } catch (error) {
       this.logger.warn(`PostgreSQL unavailable for a status query: ${(error as Error).message}`);
-      throw ApiError.unavailable('status_unavailable', 'The payment status cannot be read right now; retry shortly.', 1);
+      throw new PaymentError(PaymentErrorCode.StatusUnavailable, undefined, { headers: retryAfter(1) });
     }
     if (!record) throw paymentNotFound(paymentId);
     return record;
   }
 }
 
-function paymentNotFound(paymentId: string): ApiError {
-  return ApiError.notFound('payment_not_found', `No payment ${paymentId}.`);
+function paymentNotFound(paymentId: string): PaymentError {
+  return new PaymentError(PaymentErrorCode.PaymentNotFound, `No payment ${paymentId}.`);
 }
 
 const FROM_DATABASE = { source: 'database' };

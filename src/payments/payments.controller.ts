@@ -19,9 +19,10 @@ import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/api-keys.js';
 import { LIMITED_IN_HANDLER, rateLimitKeyOf } from '../auth/http-security.js';
-import { CurrentPrincipal, forbidden } from '../auth/principal.js';
+import { AuthError, AuthErrorCode } from '../auth/auth-errors.js';
+import { CurrentPrincipal } from '../auth/principal.js';
 import { AppConfig } from '../config/app-config.js';
-import { ApiError } from '../http/api-error.js';
+import { PaymentError, PaymentErrorCode } from './payment-errors.js';
 import { correlationIdOf } from '../http/correlation-id.js';
 import { currentLogContext } from '../logging/log-context.js';
 import type { CurrentState, HistoryEntry } from '../pipeline/payment-view.js';
@@ -63,12 +64,12 @@ export class PaymentsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<unknown> {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw ApiError.invalidRequest('idempotency_key_invalid', 'Idempotency-Key must be 1 to 255 printable ASCII characters.', 'Idempotency-Key');
+      throw new PaymentError(PaymentErrorCode.IdempotencyKeyInvalid, undefined, { param: 'Idempotency-Key' });
     }
     // A merchant key pays only to its own merchant; naming another one is refused, not silently corrected.
     if (principal.kind === 'merchant') {
       if (body.merchantId !== undefined && body.merchantId !== principal.merchantId) {
-        throw forbidden('merchant_mismatch', "merchantId must be the API key's merchant (or left out).", 'merchantId');
+        throw new AuthError(AuthErrorCode.MerchantMismatch, undefined, { param: 'merchantId' });
       }
       body.merchantId = principal.merchantId;
     }

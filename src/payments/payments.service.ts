@@ -1,9 +1,11 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { rateLimited as rateLimitedFor } from '../auth/auth-errors.js';
+import { AppError, retryAfter } from '../errors/app-error.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
-import { minorUnitsOrBadRequest } from '../http/amounts.js';
+import { toMinorUnits } from '../money/money.js';
 import { setLogPaymentId } from '../logging/log-context.js';
-import { ApiError } from '../http/api-error.js';
+import { PaymentError, PaymentErrorCode } from './payment-errors.js';
 import { createEnvelope, stepEventId } from '../pipeline/event-envelope.js';
 import { PaymentTrace } from '../logging/payment-trace.js';
 import { TOPICS } from '../pipeline/stages.js';
@@ -138,12 +140,7 @@ export class PaymentsService {
       case 'mismatch':
         throw keyReused();
       case 'in_progress':
-        throw new ApiError(HttpStatus.CONFLICT, {
-          type: 'idempotency_error',
-          code: 'idempotency_request_in_progress',
-          message: 'A request with this Idempotency-Key is still being processed; retry shortly.',
-          param: 'Idempotency-Key',
-        });
+        throw new PaymentError(PaymentErrorCode.IdempotencyRequestInProgress, undefined, { param: 'Idempotency-Key' });
     }
   }
 
@@ -198,7 +195,7 @@ export class PaymentsService {
     } catch (error) {
       if (!(error instanceof EventPublishError)) throw error;
       await this.abandon(paymentId, payment, error, keyed);
-      throw ApiError.unavailable('broker_unavailable', 'The payment could not be accepted right now; retry shortly.', 1);
+      throw new PaymentError(PaymentErrorCode.BrokerUnavailable, undefined, { headers: retryAfter(1) });
     }
 
     this.metrics.paymentAccepted(payment.currency);
@@ -238,17 +235,16 @@ export class PaymentsService {
       const earlier = await this.redisCall(() => this.query.status(claim.paymentId));
       const earlierEndedUnpaid = isTerminal(earlier) && earlier !== 'COMPLETED';
       if (!earlierEndedUnpaid) {
-        throw new ApiError(HttpStatus.CONFLICT, {
-          type: 'conflict_error',
-          code: earlier === 'COMPLETED' ? 'order_already_paid' : 'order_payment_in_progress',
-          message: `Order ${orderId} already has a ${earlier === 'COMPLETED' ? 'completed' : 'pending'} payment ${claim.paymentId}.`,
-          param: 'orderId',
-          paymentId: claim.paymentId,
-        });
+        const paid = earlier === 'COMPLETED';
+        throw new PaymentError(
+          paid ? PaymentErrorCode.OrderAlreadyPaid : PaymentErrorCode.OrderPaymentInProgress,
+          `Order ${orderId} already has a ${paid ? 'completed' : 'pending'} payment ${claim.paymentId}.`,
+          { param: 'orderId', extra: { paymentId: claim.paymentId } },
+        );
       }
       if (await this.redisCall(() => this.orders.takeOver(merchantId, orderId, claim.paymentId, paymentId))) return;
     }
-    throw ApiError.unavailable('order_contended', 'The order is being paid concurrently; retry shortly.', 1);
+    throw new PaymentError(PaymentErrorCode.OrderContended, undefined, { headers: retryAfter(1) });
   }
 
   /**
@@ -284,7 +280,7 @@ export class PaymentsService {
 
   private normalize(request: CreatePaymentRequest): PaymentPayload {
     const currency = request.currency as CurrencyCode;
-    const amountMinor = minorUnitsOrBadRequest(request.amount, currency, this.config.payments.maxAmount);
+    const amountMinor = toMinorUnits(request.amount, currency, this.config.payments.maxAmount);
     return {
       orderId: request.orderId,
       userId: request.userId,
@@ -301,30 +297,20 @@ export class PaymentsService {
     try {
       return await call();
     } catch (error) {
-      if (error instanceof ApiError) throw error;
+      if (error instanceof AppError) throw error;
       this.logger.warn(`Redis unavailable for intake: ${(error as Error).message}`);
-      throw ApiError.unavailable('state_store_unavailable', 'The payment could not be accepted right now; retry shortly.', 1);
+      throw new PaymentError(PaymentErrorCode.StateStoreUnavailable, undefined, { headers: retryAfter(1) });
     }
   }
 }
 
 /** Too many requests in the caller's window: 429 with Retry-After, as the other routes answer it. */
-function rateLimited(rate: RateState): ApiError {
-  const retryAfter = Math.max(1, Math.ceil(rate.resetMs / 1000));
-  return new ApiError(
-    HttpStatus.TOO_MANY_REQUESTS,
-    { type: 'rate_limit_error', code: 'rate_limited', message: `Too many requests; retry after ${retryAfter} s.` },
-    { 'Retry-After': String(retryAfter), 'X-RateLimit-Limit': String(rate.limit), 'X-RateLimit-Remaining': '0' },
-  );
+function rateLimited(rate: RateState): AppError {
+  return rateLimitedFor(Math.max(1, Math.ceil(rate.resetMs / 1000)), { 'X-RateLimit-Limit': String(rate.limit), 'X-RateLimit-Remaining': '0' });
 }
 
-function keyReused(): ApiError {
-  return new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, {
-    type: 'idempotency_error',
-    code: 'idempotency_key_reused',
-    message: 'This Idempotency-Key was already used with a different request body.',
-    param: 'Idempotency-Key',
-  });
+function keyReused(): PaymentError {
+  return new PaymentError(PaymentErrorCode.IdempotencyKeyReused, undefined, { param: 'Idempotency-Key' });
 }
 
 /** The 202 of an accepted payment, as stored for the key and replayed verbatim. */
