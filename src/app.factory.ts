@@ -15,6 +15,7 @@ import { Logger as PinoNestLogger, PinoLogger } from 'nestjs-pino';
 import { pinoLevel } from './logging/pino-options.js';
 import { withLogContext } from './logging/log-context.js';
 import { DeadLetterSink, EventBus } from './pipeline/ports.js';
+import { createKafka } from './kafka/kafka-client.factory.js';
 import { KafkaStageServer } from './pipeline/stage-server.js';
 import { rolesOf } from './pipeline/stages.js';
 import { PaymentLifecycle } from './pipeline/payment-lifecycle.js';
@@ -80,7 +81,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     app.connectMicroservice(
       {
         strategy: new KafkaStageServer({
-          config,
+          options: config.pipeline,
+          traceLevel: config.paymentTraceLevel,
+          kafkaFor: (stage) => createKafka(config, `-${stage}`),
           topics: app.get(KafkaTopics),
           publisher: app.get(EventBus),
           deadLetters: app.get(DeadLetterSink),

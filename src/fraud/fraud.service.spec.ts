@@ -20,7 +20,7 @@ function serviceWith(window: Partial<VelocityWindow>, env: Record<string, string
   const velocity = {
     recordAll: async (entries: unknown[]) => entries.map(() => ({ count: 1, amountMinor: 1000n, firstSeenAt: NOW - 48 * HOUR, ...window })),
   } as unknown as VelocityStore;
-  return new FraudService(config, velocity);
+  return new FraudService(config.fraud, velocity);
 }
 
 const payment = (amountMinor: string, userId = 'USER-1'): PaymentPayload => ({

@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { AppConfig } from '../config/app-config.js';
+import { Inject, Injectable } from '@nestjs/common';
+import { FRAUD_SETTINGS, type FraudRules } from './fraud-rules.js';
 import type { PaymentPayload, RiskAssessment } from '../pipeline/payment-events.js';
 import { VelocityStore, type VelocityWindow } from './velocity.store.js';
 
@@ -26,7 +26,7 @@ export interface FraudDecision extends RiskAssessment {
 @Injectable()
 export class FraudService {
   constructor(
-    private readonly config: AppConfig,
+    @Inject(FRAUD_SETTINGS) private readonly rules: FraudRules,
     private readonly velocity: VelocityStore,
   ) {}
 
@@ -38,12 +38,12 @@ export class FraudService {
   /** A batch in offset order: one velocity call for all, then each payment's rules against its window. */
   async assessAll(items: { paymentId: string; payment: PaymentPayload }[], now = Date.now()): Promise<FraudDecision[]> {
     const entries = items.map(({ paymentId, payment }) => ({ userId: payment.userId, currency: payment.currency, paymentId, amountMinor: payment.amountMinor }));
-    const windows = await this.velocity.recordAll(entries, this.config.fraud.velocityWindowSeconds, now);
+    const windows = await this.velocity.recordAll(entries, this.rules.velocityWindowSeconds, now);
     return items.map(({ payment }, i) => this.decide(payment, windows[i], now));
   }
 
   private decide(payment: PaymentPayload, window: VelocityWindow, now: number): FraudDecision {
-    const rules = this.config.fraud;
+    const { rules } = this;
     const amount = BigInt(payment.amountMinor);
     const fired: FraudRule[] = [];
     if (rules.blocklist.has(payment.userId)) fired.push('FRAUD_BLOCKLISTED');

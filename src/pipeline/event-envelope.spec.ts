@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { createEnvelope, stepEventId } from './event-envelope.js';
-import { parseEnvelope } from './stage-server.js';
+import { parseEnvelope } from './event-envelope.js';
 
 describe('event envelopes', () => {
   it('should give a step of a payment the same id every time, and other steps other ids', () => {

@@ -30,3 +30,25 @@ export function stepEventId(paymentId: string, type: string): string {
   const hex = createHash('sha256').update(`${paymentId}/${type}`).digest('hex');
   return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20, 32)].join('-');
 }
+
+/** The envelope if the bytes are one (version 1, with the fields every stage relies on); otherwise null. */
+export function parseEnvelope(value: string): EventEnvelope | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return null;
+  }
+  const e = parsed as Partial<EventEnvelope> | null;
+  const valid =
+    e !== null &&
+    typeof e === 'object' &&
+    e.specVersion === 1 &&
+    typeof e.eventId === 'string' &&
+    typeof e.type === 'string' &&
+    typeof e.paymentId === 'string' &&
+    typeof e.correlationId === 'string' &&
+    typeof e.payload === 'object' &&
+    e.payload !== null;
+  return valid ? (e as EventEnvelope) : null;
+}

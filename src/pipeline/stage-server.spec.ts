@@ -29,7 +29,11 @@ function harness(handler: Handler, options: { finished?: string[]; batchMaxRecor
   } as unknown as EventPublisher;
   const metrics = { startStageBatch: () => () => undefined, deadLettered: () => undefined } as unknown as MetricsService;
   const server = new KafkaStageServer({
-    config,
+    options: config.pipeline,
+    traceLevel: config.paymentTraceLevel,
+    kafkaFor: () => {
+      throw new Error('the harness feeds batches itself');
+    },
     topics: new KafkaTopics(config),
     publisher,
     metrics,

@@ -3,13 +3,13 @@ import { Server, type CustomTransportStrategy, type MessageHandler } from '@nest
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { lastValueFrom } from 'rxjs';
 import { Coalescer } from '../batching/coalescer.js';
+import type { Kafka } from 'kafkajs';
 import type { AppConfig } from '../config/app-config.js';
 import { withLogContext } from '../logging/log-context.js';
 import { PaymentTrace } from '../logging/payment-trace.js';
 import type { MetricsService } from '../metrics/metrics.service.js';
-import type { EventEnvelope } from './event-envelope.js';
+import { parseEnvelope } from './event-envelope.js';
 import type { DeadLetter, DeadLetterSink, EventBus } from './ports.js';
-import { createKafka } from '../kafka/kafka-client.factory.js';
 import type { KafkaTopics } from '../kafka/kafka-topics.js';
 import { chunksOf, groupsByKey } from './batch-slices.js';
 import { holdBackBehindRetries, PermanentEventError, type StageEffects, type StageMessage, type StageOutcome } from './stage-batch.js';
@@ -18,7 +18,11 @@ import type { StageHandlerExtras } from './stage-handler.decorator.js';
 import { deadLetterTopicOf } from '../kafka/kafka-topics.js';
 
 export interface KafkaStageServerDeps {
-  config: AppConfig;
+  /** The stage consumers' settings (STAGE_*, KAFKA_FETCH_*): the one slice of configuration the transport reads. */
+  options: AppConfig['pipeline'];
+  traceLevel: AppConfig['paymentTraceLevel'];
+  /** A Kafka client per stage, named after it. */
+  kafkaFor: (stage: string) => Kafka;
   topics: KafkaTopics;
   publisher: EventBus;
   deadLetters: DeadLetterSink;
@@ -49,7 +53,7 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
 
   constructor(private readonly deps: KafkaStageServerDeps) {
     super();
-    this.trace = new PaymentTrace('PaymentStages', deps.config.paymentTraceLevel);
+    this.trace = new PaymentTrace('PaymentStages', deps.traceLevel);
   }
 
   listen(callback: (error?: unknown) => void): void {
@@ -86,16 +90,16 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
   }
 
   private async startStage(stage: string, logicalTopics: string[]): Promise<void> {
-    const { config, topics } = this.deps;
+    const { options, topics } = this.deps;
     const groupId = topics.consumerGroup(stage);
-    const consumer = createKafka(config, `-${stage}`).consumer({
+    const consumer = this.deps.kafkaFor(stage).consumer({
       groupId,
       allowAutoTopicCreation: false,
-      sessionTimeout: config.pipeline.sessionTimeoutMs,
-      heartbeatInterval: Math.min(3_000, Math.floor(config.pipeline.sessionTimeoutMs / 3)),
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3_000, Math.floor(options.sessionTimeoutMs / 3)),
       // The seed's fetch.min.bytes and fetch.max.wait.ms (README: latency against fuller batches).
-      minBytes: config.pipeline.fetchMinBytes,
-      maxWaitTimeInMs: config.pipeline.fetchMaxWaitMs,
+      minBytes: options.fetchMinBytes,
+      maxWaitTimeInMs: options.fetchMaxWaitMs,
       // kafkajs restarts a crashed consumer (for example after a dead-letter publish failed) from the last commit.
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000, restartOnFailure: async () => true },
     });
@@ -109,7 +113,7 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
       autoCommit: true,
       autoCommitInterval: 1000,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: config.pipeline.partitionsConcurrency,
+      partitionsConsumedConcurrently: options.partitionsConcurrency,
       eachBatch: (payload) => this.processBatch(payload, groupId, stage),
     });
     this.consumers.push(consumer);
@@ -127,7 +131,7 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
     const handler = this.getHandlerByPattern(logicalTopic);
     if (!handler) throw new Error(`No handler for topic ${batch.topic}`);
     const { skipFinished } = handler.extras as StageHandlerExtras;
-    for (const chunk of chunksOf(batch.messages, this.deps.config.pipeline.batchMaxRecords)) {
+    for (const chunk of chunksOf(batch.messages, this.deps.options.batchMaxRecords)) {
       if (!isRunning() || isStale()) return;
       const run: StageRun = {
         handler,
@@ -172,7 +176,7 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
     }
     if (malformed.length > 0) await this.deadLetterAll(malformed);
     const tally: Record<StageOutcome['kind'], number> = { step: 0, skip: 0, retry: 0, 'dead-letter': malformed.length };
-    const { maxAttempts } = this.deps.config.pipeline;
+    const { maxAttempts } = this.deps.options;
     for (let round = 1; pending.length > 0; round++) {
       if (run.stopped()) return false;
       // The first pass together with the other partitions' chunks in hand; retry rounds alone, so a
@@ -222,7 +226,7 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
         { length: MERGED_PASSES },
         () =>
           new Coalescer<{ run: StageRun; messages: StageMessage[] }, StageOutcome[]>({
-            maxBatchSize: this.deps.config.pipeline.batchMaxRecords,
+            maxBatchSize: this.deps.options.batchMaxRecords,
             lingerMs: 0,
             sizeOf: (chunk) => chunk.messages.length,
             run: async (chunks) => {
@@ -329,7 +333,7 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
   }
 
   private backoff(attempt: number): number {
-    const { retryInitialMs, retryMaxMs } = this.deps.config.pipeline;
+    const { retryInitialMs, retryMaxMs } = this.deps.options;
     const exponential = Math.min(retryMaxMs, retryInitialMs * 2 ** (attempt - 1));
     return Math.round(exponential * (0.8 + Math.random() * 0.4));
   }
@@ -343,27 +347,6 @@ function decodeHeaders(headers: KafkaMessage['headers']): Record<string, string>
   return decoded;
 }
 
-/** The envelope if the bytes are one (version 1, with the fields every stage relies on); otherwise null. */
-export function parseEnvelope(value: string): EventEnvelope | null {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    return null;
-  }
-  const e = parsed as Partial<EventEnvelope> | null;
-  const valid =
-    e !== null &&
-    typeof e === 'object' &&
-    e.specVersion === 1 &&
-    typeof e.eventId === 'string' &&
-    typeof e.type === 'string' &&
-    typeof e.paymentId === 'string' &&
-    typeof e.correlationId === 'string' &&
-    typeof e.payload === 'object' &&
-    e.payload !== null;
-  return valid ? (e as EventEnvelope) : null;
-}
 
 /** A chunk as log lines name it: `topic[partition]@first-last`. */
 const labelOf = (topic: string, partition: number, chunk: { offset: string }[]): string => `${topic}[${partition}]@${chunk[0].offset}-${chunk.at(-1)!.offset}`;

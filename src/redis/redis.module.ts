@@ -5,7 +5,8 @@ import { AppConfig } from '../config/app-config.js';
 /** Injection token of the shared ioredis client. */
 export const REDIS = Symbol('REDIS');
 
-function createRedisClient(config: AppConfig): Redis {
+/** The one way the project builds an ioredis client: the app's, and the CLIs' (verify). */
+export function createRedisClient(config: AppConfig): Redis {
   const logger = new Logger('Redis');
   const client = new Redis({
     host: config.redis.host,

@@ -4,11 +4,12 @@ import { PipelineModule } from '../pipeline/pipeline.module.js';
 import { MerchantDirectory } from './merchant-directory.js';
 import { Merchant } from './merchant.entity.js';
 import { ValidationConsumer } from './validation.consumer.js';
+import { validationRulesProvider } from './validation-rules.js';
 import { ValidationService } from './validation.service.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([Merchant]), PipelineModule],
   controllers: [ValidationConsumer],
-  providers: [ValidationService, MerchantDirectory],
+  providers: [ValidationService, MerchantDirectory, validationRulesProvider],
 })
 export class ValidationModule {}

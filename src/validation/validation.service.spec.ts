@@ -6,7 +6,7 @@ import { ValidationService } from './validation.service.js';
 
 const config = AppConfig.fromEnvironment({ ENABLED_CURRENCIES: 'USD,JPY', PAYMENT_LIMITS: 'USD:1-100', BLOCKED_PAYERS: 'BAD-1' });
 const merchants = { knownAmong: async (ids: ReadonlySet<string>) => new Set([...ids].filter((id) => id === 'MERCHANT-001')) } as unknown as MerchantDirectory;
-const service = new ValidationService(config, merchants);
+const service = new ValidationService(config.validation, merchants);
 
 const payment = (overrides: Partial<PaymentPayload> = {}): PaymentPayload => ({
   orderId: 'O-1',

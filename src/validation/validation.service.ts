@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { AppConfig } from '../config/app-config.js';
+import { Inject, Injectable } from '@nestjs/common';
+import { VALIDATION_SETTINGS, type ValidationRules } from './validation-rules.js';
 import type { PaymentPayload } from '../pipeline/payment-events.js';
 import { MerchantDirectory } from './merchant-directory.js';
 
@@ -19,7 +19,7 @@ export type ValidationDecision = { valid: true } | { valid: false; reason: Valid
 @Injectable()
 export class ValidationService {
   constructor(
-    private readonly config: AppConfig,
+    @Inject(VALIDATION_SETTINGS) private readonly rules: ValidationRules,
     private readonly merchants: MerchantDirectory,
   ) {}
 
@@ -34,7 +34,7 @@ export class ValidationService {
   }
 
   private check(payment: PaymentPayload, knownMerchants: ReadonlySet<string>): ValidationDecision {
-    const rules = this.config.validation;
+    const { rules } = this;
     if (!rules.enabledCurrencies.includes(payment.currency)) return { valid: false, reason: 'CURRENCY_NOT_ENABLED' };
     const amount = BigInt(payment.amountMinor);
     const limits = rules.limits[payment.currency];

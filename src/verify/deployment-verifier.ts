@@ -3,7 +3,10 @@ import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
 import { kafkaConnectionOptions } from '../kafka/kafka-client.factory.js';
-import { parseEnvelope } from '../pipeline/stage-server.js';
+import { KafkaTopics } from '../kafka/kafka-topics.js';
+import { parseEnvelope } from '../pipeline/event-envelope.js';
+import { PaymentRecords } from '../pipeline/payment-records.repository.js';
+import { PaymentStateStore } from '../state/payment-state.store.js';
 import { TOPICS } from '../pipeline/stages.js';
 import { checkLedgerInvariants, type InvariantViolation } from '../ledger/ledger-invariants.js';
 import { isTerminal } from '../pipeline/payment-status.js';
@@ -20,11 +23,21 @@ export interface VerificationReport {
  * finished payment it still holds.
  */
 export class DeploymentVerifier {
+  // The owners of the names: topics and groups (KafkaTopics), the Redis view's keys (the state
+  // store), the payments table (PaymentRecords). The verifier spells none of them itself.
+  private readonly topics: KafkaTopics;
+  private readonly view: PaymentStateStore;
+  private readonly records: PaymentRecords;
+
   constructor(
     private readonly config: AppConfig,
     private readonly dataSource: DataSource,
-    private readonly redis: Redis,
-  ) {}
+    redis: Redis,
+  ) {
+    this.topics = new KafkaTopics(config);
+    this.view = new PaymentStateStore(redis, config);
+    this.records = new PaymentRecords(dataSource);
+  }
 
   async verify({ settleMs = 0 } = {}): Promise<VerificationReport> {
     const accepted = await this.acceptedPaymentIds();
@@ -47,7 +60,7 @@ export class DeploymentVerifier {
   /** Every payment id on payments.initiated, read from the beginning up to the current end. */
   private async acceptedPaymentIds(): Promise<string[]> {
     const kafka = new Kafka({ ...kafkaConnectionOptions(this.config.kafka), clientId: `${this.config.kafka.clientId}-verify`, logLevel: logLevel.NOTHING });
-    const topic = `${this.config.kafka.topicPrefix}${TOPICS.initiated}`;
+    const topic = this.topics.physical(TOPICS.initiated);
     const admin = kafka.admin();
     await admin.connect();
     const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
@@ -55,7 +68,7 @@ export class DeploymentVerifier {
     const pending = new Set([...ends].filter(([, high]) => high > 0n).map(([partition]) => partition));
     const ids = new Set<string>();
     if (pending.size === 0) return [];
-    const consumer = kafka.consumer({ groupId: `${this.config.kafka.topicPrefix}payments-verify-${Date.now()}`, maxWaitTimeInMs: 100 });
+    const consumer = kafka.consumer({ groupId: this.topics.consumerGroup(`verify-${Date.now()}`), maxWaitTimeInMs: 100 });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
@@ -77,8 +90,7 @@ export class DeploymentVerifier {
 
   private async withoutTerminalRow(paymentIds: string[]): Promise<string[]> {
     if (paymentIds.length === 0) return [];
-    const rows: { id: string }[] = await this.dataSource.query(`SELECT id FROM payments WHERE id = ANY($1::uuid[])`, [paymentIds]);
-    const found = new Set(rows.map((r) => r.id));
+    const found = new Set((await this.records.recall(paymentIds)).map((r) => r.id));
     return paymentIds.filter((id) => !found.has(id));
   }
 
@@ -86,13 +98,10 @@ export class DeploymentVerifier {
     const violations: InvariantViolation[] = [];
     for (let i = 0; i < paymentIds.length; i += 500) {
       const chunk = paymentIds.slice(i, i + 500);
-      const rows: { id: string; status: string }[] = await this.dataSource.query(`SELECT id, status FROM payments WHERE id = ANY($1::uuid[])`, [chunk]);
-      const inPostgres = new Map(rows.map((r) => [r.id, r.status]));
-      const pipeline = this.redis.pipeline();
-      for (const id of chunk) pipeline.hget(`payment:${id}`, 'status');
-      const answers = (await pipeline.exec()) ?? [];
+      const inPostgres = new Map<string, string>((await this.records.recall(chunk)).map((r) => [r.id, r.status]));
+      const inRedisView = await this.view.statuses(chunk);
       chunk.forEach((id, index) => {
-        const inRedis = answers[index]?.[1] as string | null;
+        const inRedis = inRedisView[index];
         if (!isTerminal(inRedis)) return; // forgotten or still moving: Redis is only a view
         if (inPostgres.get(id) !== inRedis) {
           violations.push({ invariant: 'Redis agrees with PostgreSQL on finished payments', detail: { paymentId: id, redis: inRedis, postgres: inPostgres.get(id) ?? null } });

@@ -3,19 +3,18 @@
  * non-zero on any violation. Uses the same environment variables as the app.
  */
 import 'reflect-metadata';
-import { Redis } from 'ioredis';
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { appDataSourceOptions } from '../app-data-source.js';
+import { createRedisClient } from '../redis/redis.module.js';
 import { DeploymentVerifier } from './deployment-verifier.js';
 
 const { values } = parseArgs({ options: { 'settle-seconds': { type: 'string', default: '0' } } });
 const config = AppConfig.fromEnvironment();
 const dataSource = new DataSource(appDataSourceOptions(config));
 await dataSource.initialize();
-const redis = new Redis({ host: config.redis.host, port: config.redis.port, password: config.redis.password, db: config.redis.db, keyPrefix: config.redis.keyPrefix, lazyConnect: true });
-await redis.connect();
+const redis = createRedisClient(config);
 try {
   const report = await new DeploymentVerifier(config, dataSource, redis).verify({ settleMs: Number(values['settle-seconds']) * 1000 });
   console.log(`accepted payments (on Kafka): ${report.acceptedPayments}; with a terminal state: ${report.terminalPayments}`);
