@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # `npm run image:check`: proves the production image on a machine without a Docker engine.
 #
+# Over 300 lines, on purpose: one job, read top to bottom in the order it runs (the five steps below);
+# its parts share the cleanup trap and the private names, which a split would pass around.
+#
 #   1. installs podman and debootstrap with apt-get when missing
 #   2. makes the base image once, a stand-in for node:24-bookworm-slim (no image registry can be
 #      reached here): Debian bookworm (debootstrap --variant=minbase) + ca-certificates, Node from the

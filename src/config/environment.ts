@@ -1,3 +1,5 @@
+// Over 300 lines, on purpose: every environment variable of the app, with its default and its rule,
+// in one class, so that one read shows all there is to configure (README's table follows it).
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import {

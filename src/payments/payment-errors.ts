@@ -1,4 +1,6 @@
+import { rateLimited as rateLimitedFor } from '../auth/auth-errors.js';
 import { AppError } from '../errors/app-error.js';
+import type { RateState } from './intake-claims.js';
 
 export enum PaymentErrorCode {
   PaymentNotFound = 'payment_not_found',
@@ -14,3 +16,12 @@ export enum PaymentErrorCode {
 }
 
 export class PaymentError extends AppError<PaymentErrorCode> {}
+
+/** Too many requests in the caller's window: 429 with Retry-After, as the other routes answer it. */
+export function rateLimited(rate: RateState): AppError {
+  return rateLimitedFor(Math.max(1, Math.ceil(rate.resetMs / 1000)), { 'X-RateLimit-Limit': String(rate.limit), 'X-RateLimit-Remaining': '0' });
+}
+
+export function keyReused(): PaymentError {
+  return new PaymentError(PaymentErrorCode.IdempotencyKeyReused, undefined, { param: 'Idempotency-Key' });
+}

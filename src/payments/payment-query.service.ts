@@ -4,8 +4,7 @@ import { PaymentError, PaymentErrorCode } from './payment-errors.js';
 import type { CurrentState, HistoryEntry } from '../pipeline/payment-view.js';
 import { PaymentView } from '../pipeline/ports.js';
 import { isTerminal, type PaymentStatus } from '../pipeline/payment-status.js';
-import type { CurrencyCode } from '../money/currencies.js';
-import { formatMinorUnits } from '../money/money.js';
+import { paymentOfRecord, snapshotOf } from '../pipeline/payment-events.js';
 import type { PaymentRecord } from '../pipeline/payment-record.entity.js';
 import { PaymentRecords } from '../pipeline/payment-records.repository.js';
 
@@ -110,13 +109,7 @@ const FROM_DATABASE = { source: 'database' };
 
 function toCurrentState(record: PaymentRecord): CurrentState {
   return {
-    paymentId: record.id,
-    orderId: record.orderId,
-    userId: record.userId,
-    merchantId: record.merchantId,
-    amount: formatMinorUnits(BigInt(record.amountMinor), record.currency as CurrencyCode),
-    currency: record.currency,
-    createdAt: record.acceptedAt.toISOString(),
+    ...snapshotOf(record.id, paymentOfRecord(record)),
     status: record.status,
     stage: record.stage,
     reason: record.reason ?? undefined,

@@ -14,7 +14,8 @@ import { keyedPaymentId } from './keyed-payment-id.js';
 import type { OrderClaim, OrderRegistry } from './order-registry.js';
 import { PaymentErrorCode } from './payment-errors.js';
 import type { PaymentQueryService } from './payment-query.service.js';
-import { ACCEPTED_MESSAGE, PaymentsService } from './payments.service.js';
+import { ACCEPTED_MESSAGE } from './accepted-payment.js';
+import { PaymentsService } from './payments.service.js';
 
 const config = AppConfig.fromEnvironment({});
 const NAMESPACE = config.payments.paymentIdNamespace;

@@ -1,15 +1,13 @@
-import { HttpStatus, Injectable, Logger } from '@nestjs/common';
-import { rateLimited as rateLimitedFor } from '../auth/auth-errors.js';
+import { Injectable, Logger } from '@nestjs/common';
 import { AppError, retryAfter } from '../errors/app-error.js';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
 import { toMinorUnits } from '../money/money.js';
 import { setLogPaymentId } from '../logging/log-context.js';
-import { PaymentError, PaymentErrorCode } from './payment-errors.js';
+import { keyReused, PaymentError, PaymentErrorCode, rateLimited } from './payment-errors.js';
 import { createEnvelope, stepEventId } from '../pipeline/event-envelope.js';
 import { PaymentTrace } from '../logging/payment-trace.js';
 import { TOPICS } from '../pipeline/stages.js';
-import type { PaymentSnapshot } from '../pipeline/payment-view.js';
 import { EventBus, EventPublishError, PaymentView } from '../pipeline/ports.js';
 import { isTerminal } from '../pipeline/payment-status.js';
 import type { CurrencyCode } from '../money/currencies.js';
@@ -19,17 +17,11 @@ import { IntakeClaims, type RateState } from './intake-claims.js';
 import { OrderRegistry, type OrderClaim } from './order-registry.js';
 import { IdempotencyRecall, type RecalledPayment } from './idempotency-recall.js';
 import { keyedPaymentId } from './keyed-payment-id.js';
-import { ABANDONED_AT_INTAKE, PAYMENT_EVENT_TYPES, snapshotOf, type PaymentPayload } from '../pipeline/payment-events.js';
+import { ABANDONED_AT_INTAKE, PAYMENT_EVENT_TYPES, paymentOfRecord, snapshotOf, type PaymentPayload } from '../pipeline/payment-events.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { PaymentLifecycle } from '../pipeline/payment-lifecycle.js';
 import { PaymentQueryService } from './payment-query.service.js';
-
-export const ACCEPTED_MESSAGE = '支付请求已收到，正在处理中。';
-
-export interface AcceptedPayment extends PaymentSnapshot {
-  status: 'PENDING';
-  message: string;
-}
+import { acceptedResponse, fingerprintOf } from './accepted-payment.js';
 
 /** A request's Idempotency-Key, scoped to its merchant, and the fingerprint of its body. */
 interface KeyedRequest {
@@ -106,7 +98,7 @@ export class PaymentsService {
         }
         if ('replay' in recalled) {
           await this.restoreOrder(payment, claim.kind === 'claimed' ? firstId : undefined, recalled.replay);
-          return { response: acceptedResponse(recalled.replay.id, payloadOf(recalled.replay)), replayed: true, rate: claim.rate };
+          return { response: acceptedResponse(recalled.replay.id, paymentOfRecord(recalled.replay)), replayed: true, rate: claim.rate };
         }
         attempt = recalled.attempt;
         paymentId = this.keyedId(keyed, attempt);
@@ -165,7 +157,7 @@ export class PaymentsService {
         return { mismatch: true };
       case 'replay': {
         this.metrics.idempotencyRecalled('replayed');
-        const response = acceptedResponse(recalled.record.id, payloadOf(recalled.record));
+        const response = acceptedResponse(recalled.record.id, paymentOfRecord(recalled.record));
         await this.idempotency.remember(keyed.merchantId, keyed.key, keyed.fingerprint, response).catch(() => undefined);
         return { replay: recalled.record };
       }
@@ -302,41 +294,4 @@ export class PaymentsService {
       throw new PaymentError(PaymentErrorCode.StateStoreUnavailable, undefined, { headers: retryAfter(1) });
     }
   }
-}
-
-/** Too many requests in the caller's window: 429 with Retry-After, as the other routes answer it. */
-function rateLimited(rate: RateState): AppError {
-  return rateLimitedFor(Math.max(1, Math.ceil(rate.resetMs / 1000)), { 'X-RateLimit-Limit': String(rate.limit), 'X-RateLimit-Remaining': '0' });
-}
-
-function keyReused(): PaymentError {
-  return new PaymentError(PaymentErrorCode.IdempotencyKeyReused, undefined, { param: 'Idempotency-Key' });
-}
-
-/** The 202 of an accepted payment, as stored for the key and replayed verbatim. */
-function acceptedResponse(paymentId: string, payment: PaymentPayload): StoredResponse {
-  return {
-    statusCode: HttpStatus.ACCEPTED,
-    headers: { Location: `/api/payments/${paymentId}` },
-    body: { ...snapshotOf(paymentId, payment), status: 'PENDING', message: ACCEPTED_MESSAGE } satisfies AcceptedPayment,
-  };
-}
-
-/** The payment as the intake accepted it, from its terminal row (which has no description). */
-function payloadOf(record: RecalledPayment): PaymentPayload {
-  return {
-    orderId: record.orderId,
-    userId: record.userId,
-    merchantId: record.merchantId,
-    amountMinor: record.amountMinor,
-    currency: record.currency as CurrencyCode,
-    acceptedAt: record.acceptedAt.toISOString(),
-  };
-}
-
-/** Same key, same payment: the request as normalized (so 99.99 and "99.99" match), without its arrival time. */
-function fingerprintOf(payment: PaymentPayload): string {
-  const { acceptedAt: _acceptedAt, ...identity } = payment;
-  const canonical = JSON.stringify(Object.entries(identity).sort(([a], [b]) => a.localeCompare(b)));
-  return createHash('sha256').update(canonical).digest('hex');
 }

@@ -4,6 +4,7 @@ import { isSupportedCurrency } from '../money/currencies.js';
 import type { EventEnvelope } from './event-envelope.js';
 import { PermanentEventError } from './stage-batch.js';
 import { CLIENT_ID_PATTERN } from '../http/client-id.js';
+import type { PaymentRecord } from './payment-record.entity.js';
 import type { PaymentSnapshot } from './payment-view.js';
 import type { PaymentStage, PaymentStatus } from './payment-status.js';
 
@@ -54,6 +55,18 @@ export interface FinalizedPaymentPayload extends PaymentPayload {
   reason: string | null;
   riskScore: number | null;
   finalizedAt: string;
+}
+
+/** The payment as the intake accepted it, from its terminal row (which has no description). */
+export function paymentOfRecord(record: Pick<PaymentRecord, 'orderId' | 'userId' | 'merchantId' | 'amountMinor' | 'currency' | 'acceptedAt'>): PaymentPayload {
+  return {
+    orderId: record.orderId,
+    userId: record.userId,
+    merchantId: record.merchantId,
+    amountMinor: record.amountMinor,
+    currency: record.currency as CurrencyCode,
+    acceptedAt: record.acceptedAt.toISOString(),
+  };
 }
 
 export function snapshotOf(paymentId: string, payment: PaymentPayload): PaymentSnapshot {

@@ -1,3 +1,6 @@
+// Over 300 lines, on purpose: the consumer's life, a chunk's settlement and the narrowing of a failure
+// share each chunk's StageRun and the merged first passes. The dead letters are a part of their own
+// (stage-dead-letters.ts).
 import { Logger } from '@nestjs/common';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
@@ -14,8 +17,8 @@ import type { KafkaTopics } from '../kafka/kafka-topics.js';
 import { chunksOf, groupsByKey } from './batch-slices.js';
 import { holdBackBehindRetries, PermanentEventError, type StageEffects, type StageMessage, type StageOutcome } from './stage-batch.js';
 import { StageContext } from './stage-context.js';
+import { StageDeadLetters } from './stage-dead-letters.js';
 import type { StageHandlerExtras } from './stage-handler.decorator.js';
-import { deadLetterTopicOf } from '../kafka/kafka-topics.js';
 
 export interface KafkaStageServerDeps {
   /** The stage consumers' settings (STAGE_*, KAFKA_FETCH_*): the one slice of configuration the transport reads. */
@@ -49,11 +52,13 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
   private readonly log = new Logger(KafkaStageServer.name);
   private readonly trace: PaymentTrace;
   private readonly consumers: Consumer[] = [];
+  private readonly deadLetters: StageDeadLetters;
   private readonly firstPasses = new Map<MessageHandler, Coalescer<{ run: StageRun; messages: StageMessage[] }, StageOutcome[]>[]>();
 
   constructor(private readonly deps: KafkaStageServerDeps) {
     super();
     this.trace = new PaymentTrace('PaymentStages', deps.traceLevel);
+    this.deadLetters = new StageDeadLetters(deps.publisher, deps.deadLetters, deps.metrics);
   }
 
   listen(callback: (error?: unknown) => void): void {
@@ -174,7 +179,7 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
         malformed.push({ topic, partition, offset: message.offset, key, value, headers, envelope, error, attempts: 1, consumerGroup: run.groupId });
       }
     }
-    if (malformed.length > 0) await this.deadLetterAll(malformed);
+    if (malformed.length > 0) await this.deadLetters.send(malformed);
     const tally: Record<StageOutcome['kind'], number> = { step: 0, skip: 0, retry: 0, 'dead-letter': malformed.length };
     const { maxAttempts } = this.deps.options;
     for (let round = 1; pending.length > 0; round++) {
@@ -199,7 +204,7 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
           again.push({ ...message, attempt: message.attempt + 1 });
         }
       });
-      if (letters.length > 0) await this.deadLetterAll(letters);
+      if (letters.length > 0) await this.deadLetters.send(letters);
       pending = again;
       // Only events held back behind a dead letter: they go on at once.
       if (pending.length > 0 && failedAttempt > 0) {
@@ -302,34 +307,6 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
     const { topic, partition, offset, key, headers, envelope, attempt } = message;
 
     return { topic, partition, offset, key, value: message.value, headers, envelope, error, attempts: attempt, consumerGroup: run.groupId };
-  }
-
-  /** Publishes the original records to `<topic>-dlt` with Spring Kafka's headers (one produce), then hands each to the sink. */
-  private async deadLetterAll(letters: DeadLetter[]): Promise<void> {
-    for (const letter of letters) {
-      this.log.error(`${letter.topic}[${letter.partition}]@${letter.offset} dead-lettered after ${letter.attempts} attempt(s): ${letter.error.message}`);
-    }
-    await this.deps.publisher.publishRecords(
-      letters.map((letter) => ({
-        topic: deadLetterTopicOf(letter.topic),
-        key: letter.key,
-        value: letter.value,
-        headers: {
-          ...letter.headers,
-          'kafka_dlt-original-topic': letter.topic,
-          'kafka_dlt-original-partition': String(letter.partition),
-          'kafka_dlt-original-offset': letter.offset,
-          'kafka_dlt-original-consumer-group': letter.consumerGroup,
-          'kafka_dlt-exception-fqcn': letter.error.name,
-          'kafka_dlt-exception-message': letter.error.message.slice(0, 1000),
-          'retry_topic-attempts': String(letter.attempts),
-        },
-      })),
-    );
-    for (const letter of letters) {
-      this.deps.metrics.deadLettered(letter.topic);
-      await this.deps.deadLetters.record(letter);
-    }
   }
 
   private backoff(attempt: number): number {
