@@ -1,7 +1,7 @@
 /** The faults `npm run chaos` injects, one at a time and then together, into its private servers and app instances. */
 import type { AppProcess } from '../tools/app-process.js';
 import type { PaymentLoad } from '../tools/load.js';
-import type { PrivateServers } from './servers.js';
+import type { PrivateServers } from '../tools/private-servers.js';
 
 export interface Fault {
   name: string;

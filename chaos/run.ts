@@ -20,7 +20,7 @@ import { DEMO_PAYERS, PaymentLoad } from '../tools/load.js';
 import { chaosFaults } from './faults.js';
 import { writeReport, type FaultResult } from './report.js';
 import { runFault, type ChaosRun } from './runner.js';
-import { lockSlot, PrivateServers, portsOfSlot } from './servers.js';
+import { lockSlot, PrivateServers, portsOfSlot } from '../tools/private-servers.js';
 
 const { values: args } = parseArgs({
   options: {
