@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { KafkaConnection } from '../src/config/app-config.js';
 import { kafkaConnectionOptions } from '../src/kafka/kafka-client.factory.js';
-import { processUsage } from './processes.js';
+import { processUsage } from '../tools/app-process.js';
 
 export interface BareFastifyBaseline {
   requestsPerSecond: number;

@@ -11,7 +11,6 @@
  * retry safely send them: the path that looks the key up in PostgreSQL).
  */
 import 'reflect-metadata';
-import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -25,8 +24,10 @@ import { DepositsService } from '../src/ledger/deposits.service.js';
 import { LedgerRepository } from '../src/ledger/ledger.repository.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
 import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
+import { runCommand } from '../tools/app-process.js';
+import { autocannonPayments } from '../tools/load.js';
 import { bareFastifyBaseline, batchedKafkaBaseline, rawKafkaBaseline } from './baselines.js';
-import { removeRunLeftovers, step } from './processes.js';
+import { removeRunLeftovers } from './leftovers.js';
 import { markdown } from './report.js';
 import { Deployment, metricSum, SHAPES, type ShapeName } from './shapes.js';
 
@@ -60,6 +61,8 @@ const topicPrefix = `bench.${runTag}.`;
 const redisKeyPrefix = `bench:${runTag}:`;
 /** Funded payers the load spreads over: one payer's payments run in order, different payers' at once. */
 const USERS = Number(args.payers);
+const payerId = (n: number) => `BENCH-PAYER-${String(n).padStart(5, '0')}`;
+const payers = Array.from({ length: USERS }, (_, i) => payerId(i));
 const profileStem = args.profile ? `${process.cwd()}/bench/results/cpu-${new Date().toISOString().replace(/[:.]/g, '-')}` : null;
 
 /** Production refuses to start without API keys: the bench mints one for this run and sends it. */
@@ -91,8 +94,6 @@ const progress = (label: string, seconds: number) => {
   };
 };
 
-const payerId = (n: number) => `BENCH-PAYER-${String(n).padStart(5, '0')}`;
-
 /** Funds the bench's payers once (fixed deposit ids make it idempotent), through the ledger's own deposits. */
 async function fundPayers(dataSource: DataSource): Promise<void> {
   const deposits = new DepositsService(LedgerRepository.over(dataSource));
@@ -100,7 +101,7 @@ async function fundPayers(dataSource: DataSource): Promise<void> {
   let created = 0;
   const worker = async () => {
     while (next < USERS) {
-      const payer = payerId(next++);
+      const payer = payers[next++];
       // 10 million USD each: never the limit of a benchmark.
       if ((await deposits.deposit(payer, `bench:${payer}:USD`, 1_000_000_000n, 'USD')).created) created++;
     }
@@ -121,26 +122,9 @@ async function measureShape(shape: ShapeName, config: AppConfig, dataSource: Dat
   try {
     const acceptedBefore = await metricSum(api, 'payments_accepted_total');
     deployment.startMeasuring(profileStem !== null);
-    let n = 0;
     const loadStarted = Date.now();
     const done = progress('intake', durationSeconds);
-    const intake = await autocannon({
-      url: `${api}/api/payments`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-      connections,
-      duration: durationSeconds,
-      ...(rate && { overallRate: rate }),
-      requests: [
-        {
-          setupRequest: (request) => {
-            const i = n++;
-            const body = JSON.stringify({ orderId: `${orderPrefix}${i}`, amount: '1.00', currency: 'USD', userId: payerId(i % USERS) });
-            return { ...request, body, ...(idempotencyKeys && { headers: { ...request.headers, 'idempotency-key': `${orderPrefix}${i}` } }) };
-          },
-        },
-      ],
-    });
+    const intake = await autocannonPayments({ url: api, apiKey, connections, duration: durationSeconds, rate, payers, orderPrefix, idempotencyKeys });
     done();
     deployment.assertRunning();
     const loadEnded = Date.now();
@@ -174,7 +158,7 @@ async function measureShape(shape: ShapeName, config: AppConfig, dataSource: Dat
       [`${orderPrefix}%`],
     );
     // The bench's own payers: the database may be shared (the test suite's smoke run).
-    const violations = await checkLedgerInvariants(dataSource.manager, { userIds: Array.from({ length: USERS }, (_, i) => payerId(i)) });
+    const violations = await checkLedgerInvariants(dataSource.manager, { userIds: payers });
     const redisMemory = /used_memory:(\d+)/.exec(await redis.info('memory'))?.[1];
     // `npm run verify` on the shape's own topics and keys: every accepted event terminal, Redis agreeing.
     const verified = await verifyShape(env, dataSource);
@@ -266,8 +250,8 @@ function againstBaselines(s: ShapeResult, b: Awaited<ReturnType<typeof measureBa
 }
 
 async function main(): Promise<void> {
-  step('bash', ['scripts/stack.sh', 'up']);
-  step('node', ['dist/database/migrate.js']);
+  await runCommand('bash', ['scripts/stack.sh', 'up']);
+  await runCommand(process.execPath, ['dist/database/migrate.js']);
 
   const config = AppConfig.fromEnvironment(appEnv);
   const dataSource = new DataSource(appDataSourceOptions(config));

@@ -9,8 +9,6 @@
  * and the first rebalance. Options: --payments N (4000), --workers 1,2, --partitions P (12).
  */
 import 'reflect-metadata';
-import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -19,7 +17,9 @@ import { hashApiKey, mintApiKey } from '../src/auth/api-keys.js';
 import { AppConfig } from '../src/config/app-config.js';
 import { appDataSourceOptions } from '../src/app-data-source.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
-import { removeRunLeftovers, step, waitUntilReady } from './processes.js';
+import { AppProcess, runCommand } from '../tools/app-process.js';
+import { autocannonPayments, DEMO_PAYERS } from '../tools/load.js';
+import { removeRunLeftovers } from './leftovers.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,26 +33,11 @@ const payments = Number(args.payments);
 const workerCounts = args.workers.split(',').map(Number);
 const basePort = Number(args.port);
 const runTag = Date.now().toString(36);
-const USERS = 100; // the demo wallets npm run seed funds
 
-function instance(env: Record<string, string>, port: number, roles: string, name: string): ChildProcess {
-  return spawn('node', ['dist/main.js'], {
-    env: { ...process.env, ...env, PORT: String(port), APP_ROLES: roles, KAFKA_CLIENT_ID: `bench-${name}`, DB_MIGRATIONS_RUN: 'false' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-async function stop(children: ChildProcess[]): Promise<void> {
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null) return resolve();
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-        }),
-    ),
-  );
+/** An instance of the given roles, its warnings and errors on the terminal. */
+function instance(env: Record<string, string>, port: number, roles: string, name: string): AppProcess {
+  const instanceEnv = { ...process.env, ...env, APP_ROLES: roles, KAFKA_CLIENT_ID: `bench-${name}`, DB_MIGRATIONS_RUN: 'false' };
+  return new AppProcess({ name, port, env: instanceEnv, output: 'stderr' }).start();
 }
 
 interface Round {
@@ -80,27 +65,11 @@ async function round(workers: number, dataSource: DataSource): Promise<Round> {
     FRAUD_VELOCITY_MAX_AMOUNT: 'USD:1000000000',
   };
   const api = instance(env, basePort, 'api', 'api');
-  const children: ChildProcess[] = [api];
+  const children: AppProcess[] = [api];
   try {
-    await waitUntilReady(`http://127.0.0.1:${basePort}/health/readiness`, api);
-    let n = 0;
+    await api.waitReady();
     const started = Date.now();
-    const result = await autocannon({
-      url: `http://127.0.0.1:${basePort}/api/payments`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-      connections: 32,
-      amount: payments,
-      requests: [
-        {
-          setupRequest: (request) => {
-            const i = n++;
-            const userId = `USER-${String(1 + (i % USERS)).padStart(3, '0')}`;
-            return { ...request, body: JSON.stringify({ orderId: `${orderPrefix}${i}`, amount: '1.00', currency: 'USD', userId }) };
-          },
-        },
-      ],
-    });
+    const result = await autocannonPayments({ url: api.url, apiKey, connections: 32, amount: payments, payers: DEMO_PAYERS, orderPrefix });
     const accepted = result['2xx'];
     if (accepted === 0) throw new Error(`no payment accepted (${result.non2xx} non-2xx answers)`);
     const intakePerSecond = accepted / ((Date.now() - started) / 1000);
@@ -135,14 +104,14 @@ async function round(workers: number, dataSource: DataSource): Promise<Round> {
       outcomes: Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])),
     };
   } finally {
-    await stop(children);
+    await Promise.all(children.map((child) => child.stop()));
   }
 }
 
 async function main(): Promise<void> {
-  step('bash', ['scripts/stack.sh', 'up']);
-  step('node', ['dist/database/migrate.js']);
-  step('node', ['dist/database/seed.js']);
+  await runCommand('bash', ['scripts/stack.sh', 'up']);
+  await runCommand(process.execPath, ['dist/database/migrate.js']);
+  await runCommand(process.execPath, ['dist/database/seed.js']);
   const config = AppConfig.fromEnvironment();
   const dataSource = await new DataSource(appDataSourceOptions(config)).initialize();
   try {

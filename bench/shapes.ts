@@ -6,10 +6,9 @@
  *   split   one API-only process (APP_ROLES=api) and N worker-only processes (APP_ROLES=workers),
  *           as `npm run local -- --workers N` does; ports P (the API) and P+1..P+N
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { AppProcess } from '../tools/app-process.js';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
-import { processUsage, waitUntilReady } from './processes.js';
 
 export const SHAPES = ['single', 'split'] as const;
 export type ShapeName = (typeof SHAPES)[number];
@@ -27,12 +26,12 @@ export interface ShapeOptions {
   profileStem: string | null;
 }
 
-export interface AppProcess {
+/** One process of a shape: the app, its roles, and where it writes its profile. */
+export interface ShapeProcess {
   name: string;
   roles: 'all' | 'api' | 'workers';
   port: number;
-  child: ChildProcess;
-  exited: Promise<unknown>;
+  app: AppProcess;
   url: string;
   profileFile: string | null;
 }
@@ -68,10 +67,10 @@ async function metricSeries(baseUrl: string, name: string): Promise<Map<string, 
  * Ready, and answered by this very process: on a shared machine another app may already hold the
  * port, and its answers would pass for ours (its liveness says its pid).
  */
-async function ready(p: AppProcess): Promise<void> {
-  await waitUntilReady(`${p.url}/health/readiness`, p.child);
+async function ready(p: ShapeProcess): Promise<void> {
+  await p.app.waitReady();
   const liveness = (await fetch(`${p.url}/health/liveness`).then((r) => r.json(), () => null)) as { components?: { livenessState?: { details?: { pid?: number } } } } | null;
-  if (liveness?.components?.livenessState?.details?.pid !== p.child.pid) throw new Error(`port ${p.port} is answered by another process than ${p.name} (pid ${p.child.pid}); pick another with --port`);
+  if (liveness?.components?.livenessState?.details?.pid !== p.app.pid) throw new Error(`port ${p.port} is answered by another process than ${p.name} (pid ${p.app.pid}); pick another with --port`);
 }
 
 /** The running processes of one shape, from start to stop. */
@@ -83,12 +82,12 @@ export class Deployment {
 
   private constructor(
     readonly shape: ShapeName,
-    readonly processes: AppProcess[],
+    readonly processes: ShapeProcess[],
   ) {}
 
   /** Starts the API-serving process first (it creates the topics), then the workers, and waits until every stage partition is held. */
   static async start(options: ShapeOptions, partitions: number): Promise<Deployment> {
-    const plan: Pick<AppProcess, 'name' | 'roles' | 'port'>[] =
+    const plan: Pick<ShapeProcess, 'name' | 'roles' | 'port'>[] =
       options.shape === 'single'
         ? [{ name: 'all', roles: 'all', port: options.port }]
         : [
@@ -109,11 +108,10 @@ export class Deployment {
     return deployment;
   }
 
-  private launch(options: ShapeOptions, p: Pick<AppProcess, 'name' | 'roles' | 'port'>, extra: boolean): AppProcess {
+  private launch(options: ShapeOptions, p: Pick<ShapeProcess, 'name' | 'roles' | 'port'>, extra: boolean): ShapeProcess {
     const profileFile = options.profileStem && `${options.profileStem}-${options.shape}-${p.name}.cpuprofile`;
     const env = {
       ...options.env,
-      PORT: String(p.port),
       APP_ROLES: p.roles,
       KAFKA_CLIENT_ID: `bench-${options.shape}-${p.name}`,
       // Migrations ran before the shape started; processes starting together must not race on them.
@@ -121,26 +119,25 @@ export class Deployment {
       ...(profileFile && { BENCH_CPU_PROFILE: profileFile }),
     };
     const nodeArgs = [...options.nodeArgs, ...(profileFile ? ['--import', './bench/cpu-profile-preload.mjs'] : [])];
-    const child = spawn('node', [...nodeArgs, 'dist/main.js'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    const started: AppProcess = { ...p, child, exited, url: `http://127.0.0.1:${p.port}`, profileFile };
+    const app = new AppProcess({ name: p.name, port: p.port, env, nodeArgs, output: 'inherit' }).start();
+    const started: ShapeProcess = { ...p, app, url: app.url, profileFile };
     this.processes.push(started);
     return started;
   }
 
   /** Fails when a process of the shape has exited: its figures would be those of a broken deployment. */
   assertRunning(): void {
-    const gone = this.processes.filter((p) => p.child.exitCode !== null || p.child.signalCode !== null);
-    if (gone.length > 0) throw new Error(`${this.shape}: ${gone.map((p) => `${p.name} exited (${p.child.exitCode ?? p.child.signalCode})`).join(', ')}`);
+    const gone = this.processes.filter((p) => !p.app.running);
+    if (gone.length > 0) throw new Error(`${this.shape}: ${gone.map((p) => `${p.name} exited (${p.app.exitStatus})`).join(', ')}`);
   }
 
   /** The process the load drives. */
-  get api(): AppProcess {
+  get api(): ShapeProcess {
     return this.processes[0];
   }
 
   /** The processes that run the stages (and whose consumers hold the partitions). */
-  get stageProcesses(): AppProcess[] {
+  get stageProcesses(): ShapeProcess[] {
     return this.processes.filter((p) => p.roles !== 'api');
   }
 
@@ -164,10 +161,10 @@ export class Deployment {
 
   /** From the start of the load: CPU readings, then RSS and consumer lag every second; and the profilers. */
   startMeasuring(profile: boolean): void {
-    this.cpuAtStart = new Map(this.processes.map((p) => [p.name, processUsage(p.child.pid!).cpuSeconds]));
+    this.cpuAtStart = new Map(this.processes.map((p) => [p.name, p.app.usage().cpuSeconds]));
     const sample = () => {
-      if (this.processes.some((p) => p.child.exitCode !== null || p.child.signalCode !== null)) return;
-      for (const p of this.processes) this.peakRss.set(p.name, Math.max(this.peakRss.get(p.name) ?? 0, processUsage(p.child.pid!).rssMb));
+      if (this.processes.some((p) => !p.app.running)) return;
+      for (const p of this.processes) this.peakRss.set(p.name, Math.max(this.peakRss.get(p.name) ?? 0, p.app.usage().rssMb));
       // Every process reports the lag of the whole groups (asked of the broker), not of its own
       // partitions: summing over processes would count it once per process, so take the largest.
       void Promise.all(this.stageProcesses.map((p) => metricSum(p.url, 'kafka_consumer_lag'))).then(
@@ -176,14 +173,14 @@ export class Deployment {
     };
     sample();
     this.sampler = setInterval(sample, 1000);
-    if (profile) for (const p of this.processes) p.child.kill('SIGUSR2');
+    if (profile) for (const p of this.processes) p.app.signal('SIGUSR2');
   }
 
   /** Per process, from startMeasuring until now: CPU seconds (user + system) and peak RSS. */
   finishMeasuring(): ProcessFigures[] {
     clearInterval(this.sampler);
     return this.processes.map((p) => {
-      const usage = processUsage(p.child.pid!);
+      const usage = p.app.usage();
       return {
         name: p.name,
         roles: p.roles,
@@ -197,8 +194,7 @@ export class Deployment {
   /** SIGTERM to every process (the profiler preload writes its file then), and waits for them to exit. */
   async stop(): Promise<void> {
     clearInterval(this.sampler);
-    for (const p of this.processes) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
-    await Promise.all(this.processes.map((p) => p.exited));
+    await Promise.all(this.processes.map((p) => p.app.stop()));
   }
 
   /** After stop(): each process's profile, summarized. */

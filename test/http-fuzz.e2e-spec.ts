@@ -20,7 +20,8 @@ import { TEST_RUN_ID } from './support/test-config.js';
  * an HTTP client refuses to send. (app.inject is out: light-my-request requires the ESM-only `cookie`,
  * which Jest on Node 20 cannot load.) Every answer must be 2xx
  * or 4xx in the API's JSON error shape, never 5xx; what was refused must leave no trace (no Kafka
- * event, no Redis key, no PostgreSQL row); and the app must still serve afterwards.
+ * event, no Redis key, no PostgreSQL row); and the app must still serve afterwards. Over 300 lines on
+ * purpose: the generators and the checks of what a refused request left behind are read together.
  */
 
 const merchantA = mintApiKey();

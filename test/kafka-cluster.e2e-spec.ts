@@ -12,7 +12,8 @@ import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
 import { spawnApp, stopAllAppProcesses, testProcessEnv, type AppProcess } from './support/app-process.js';
 import { LocalKafkaCluster } from './support/kafka-cluster.js';
 import { KafkaProbe } from './support/kafka-probe.js';
-import { checkMoney, fundPayers, PaymentLoad, waitForTerminal } from './support/load.js';
+import { PaymentLoad, waitForTerminal } from '../tools/load.js';
+import { checkMoney, fundPayers } from './support/money.js';
 import { TEST_RUN_ID } from './support/test-config.js';
 
 /**
@@ -29,7 +30,7 @@ describe('three-broker Kafka cluster: a broker dies under load', () => {
   let dataSource: DataSource;
   let redis: Redis;
   const payers = Array.from({ length: 24 }, (_, i) => `CLUSTER-${randomUUID().slice(0, 6)}-${i}`);
-  const load = () => new PaymentLoad([app.url], payers, 4);
+  const load = () => new PaymentLoad({ targets: [app.url], payers, pace: { concurrency: 4 } });
   let traffic: PaymentLoad;
   let killedNode = 0;
   const probeTopic = 'publisher-probe';

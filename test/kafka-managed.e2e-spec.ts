@@ -10,7 +10,8 @@ import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
 import { spawnApp, stopAllAppProcesses, testProcessEnv } from './support/app-process.js';
 import { request } from './support/http.js';
 import { SecureKafkaBroker } from './support/kafka-broker.js';
-import { fundPayers, waitForTerminal } from './support/load.js';
+import { waitForTerminal } from '../tools/load.js';
+import { fundPayers } from './support/money.js';
 import { TEST_RUN_ID } from './support/test-config.js';
 
 /**

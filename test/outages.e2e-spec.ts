@@ -31,7 +31,8 @@ async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => bool
  * Every e2e test that takes a server away runs here, against a Kafka broker, a Redis and a PostgreSQL
  * of this suite's own (test/support/private-stack.ts): the shared servers on 9092, 6379 and 5432 stay
  * up for the whole run, for the other suites and for whoever else uses this machine. Each test checks
- * what the outage left behind (rows, records, keys), not only the status codes.
+ * what the outage left behind (rows, records, keys), not only the status codes. One file over 300 lines
+ * on purpose: "only this file takes a server away" stays a rule checked by reading one file.
  */
 describe('outages of Kafka, Redis and PostgreSQL (private servers)', () => {
   let stack: PrivateStack;

@@ -13,6 +13,9 @@ import { request } from './support/http.js';
 import { KafkaProbe } from './support/kafka-probe.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
 
+// Over 300 lines on purpose: every scenario of the whole pipeline runs on one app with the rules below,
+// each tripped by a payer of its own, and the closing mixed run checks the ledger they all left.
+
 /** Rules set so that each one can be tripped by a dedicated payer without touching the others. */
 const RULES = {
   BLOCKED_PAYERS: 'BLOCKED-PAYER',

@@ -8,7 +8,8 @@ import { appDataSourceOptions } from '../src/app-data-source.js';
 import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
 import { spawnApp, stopAllAppProcesses, testProcessEnv, type AppProcess } from './support/app-process.js';
 import { request } from './support/http.js';
-import { checkMoney, fundPayers, PaymentLoad, waitForTerminal } from './support/load.js';
+import { PaymentLoad, waitForTerminal } from '../tools/load.js';
+import { checkMoney, fundPayers } from './support/money.js';
 import { TEST_RUN_ID } from './support/test-config.js';
 
 const STAGES = ['validation', 'fraud', 'ledger'] as const;
@@ -127,7 +128,7 @@ describe('APP_ROLES: an API instance and two worker instances', () => {
   });
 
   it('should rebalance to the surviving worker when one is killed under load, losing and doubling nothing', async () => {
-    const traffic = new PaymentLoad([api.url], payers, 4);
+    const traffic = new PaymentLoad({ targets: [api.url], payers, pace: { concurrency: 4 } });
     traffic.start();
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     await workers[1].kill(); // SIGKILL: no leave-group; the broker notices after the session timeout (6 s)

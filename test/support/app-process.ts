@@ -1,32 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { AppProcess } from '../../tools/app-process.js';
 import { TEST_RUN_ID } from './test-config.js';
 
-/**
- * The built app (`node dist/main.js`, which `npm test` builds first) as a child process with its own
- * environment: how several instances of one image run side by side. Every process started here is
- * remembered, and stopAllAppProcesses() (afterAll) kills whatever is still alive.
- */
-export interface AppProcess {
-  name: string;
-  pid: number;
-  port: number;
-  /** http://127.0.0.1:<port> */
-  url: string;
-  env: Record<string, string>;
-  /** Resolves with the exit code (or signal name) once the process ended. */
-  exited: Promise<number | string>;
-  /** The last lines it wrote (stdout and stderr), for failure messages. */
-  output(): string;
-  /** Resolves when a line of its output matches, from the start of its output. */
-  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>;
-  /** SIGTERM (graceful: Nest's shutdown hooks leave the consumer groups) and wait for the exit. */
-  stop(): Promise<void>;
-  /** SIGKILL: a crash; its group memberships linger until the session timeout. */
-  kill(): Promise<void>;
-}
+export type { AppProcess };
 
-const running = new Set<AppProcess>();
+/**
+ * The suites' app processes (tools/app-process.ts, which `npm test` builds dist/ for), output kept for
+ * failure messages. Every process started here is remembered, and stopAllAppProcesses() (afterAll)
+ * stops whatever is still alive.
+ */
+const started = new Set<AppProcess>();
 
 /** A free TCP port on loopback (the OS picks it; the tiny race until the app binds it is acceptable in tests). */
 export function freePort(): Promise<number> {
@@ -58,90 +41,29 @@ export function testProcessEnv(overrides: Record<string, string> = {}): Record<s
   };
 }
 
-/** Starts `node dist/main.js` and waits until /health/readiness answers 200 (its topics exist, its dependencies answer). */
+/** Starts `node dist/main.js` and waits until /health/readiness answers 200; one that never does is killed. */
 export async function spawnApp(name: string, env: Record<string, string>, { readyTimeoutMs = 90_000 } = {}): Promise<AppProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
-  const fullEnv = { ...env, PORT: String(port) };
-  const child: ChildProcess = spawn(process.execPath, ['dist/main.js'], {
+  const app = new AppProcess({
+    name,
+    port,
     // The caller's environment (DB_HOST, REDIS_HOST … of this machine) under the test settings; not
     // Jest's NODE_OPTIONS (--experimental-vm-modules is for Jest, not for the app).
-    env: { ...process.env, NODE_OPTIONS: '', ...fullEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '', ...env },
+    output: 'capture',
   });
-  const lines: string[] = [];
-  const waiters = new Set<{ pattern: RegExp; resolve: () => void }>();
-  const onData = (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) {
-      if (!line) continue;
-      lines.push(line);
-      if (lines.length > 400) lines.shift();
-      for (const waiter of waiters) {
-        if (!waiter.pattern.test(line)) continue;
-        waiters.delete(waiter);
-        waiter.resolve();
-      }
-    }
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
-  let ended = false;
-  void exited.then(() => (ended = true));
-
-  const waitForOutput = (pattern: RegExp, timeoutMs = 60_000) => {
-    if (lines.some((line) => pattern.test(line))) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const waiter = { pattern, resolve: () => (clearTimeout(timer), resolve()) };
-      const timer = setTimeout(() => {
-        waiters.delete(waiter);
-        reject(new Error(`${name}: no output matching ${pattern} within ${timeoutMs} ms. Last lines:\n${lines.slice(-30).join('\n')}`));
-      }, timeoutMs);
-      waiters.add(waiter);
-    });
-  };
-  const signal = async (sig: NodeJS.Signals) => {
-    if (!ended) child.kill(sig);
-    await exited;
-    running.delete(proc);
-  };
-  const proc: AppProcess = {
-    name,
-    pid: child.pid!,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    env: fullEnv,
-    exited,
-    output: () => lines.join('\n'),
-    waitForOutput,
-    stop: () => signal('SIGTERM'),
-    kill: () => signal('SIGKILL'),
-  };
-  running.add(proc);
-
-  const deadline = Date.now() + readyTimeoutMs;
-  for (;;) {
-    if (ended) throw new Error(`${name} exited (${String(await exited)}) before it was ready:\n${lines.slice(-40).join('\n')}`);
-    const status = await fetch(`${proc.url}/health/readiness`).then((r) => r.status, () => 0);
-    if (status === 200) return proc;
-    if (Date.now() > deadline) {
-      await proc.kill();
-      throw new Error(`${name} not ready within ${readyTimeoutMs} ms (last readiness ${status}):\n${lines.slice(-40).join('\n')}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 300));
+  started.add(app.start());
+  try {
+    await app.waitReady(readyTimeoutMs);
+  } catch (error) {
+    await app.kill();
+    throw error;
   }
+  return app;
 }
 
-/** Kills every app process still running (afterAll): a hung test never leaves consumers behind. */
+/** Stops every app process still running (afterAll), SIGKILL after 10 s: a hung test never leaves consumers behind. */
 export async function stopAllAppProcesses(): Promise<void> {
-  await Promise.all([...running].map(async (proc) => {
-    const timer = setTimeout(() => {
-      try {
-        process.kill(proc.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }, 10_000);
-    await proc.stop().catch(() => undefined);
-    clearTimeout(timer);
-  }));
+  await Promise.all([...started].map((app) => app.stop(10_000).catch(() => undefined)));
+  started.clear();
 }

@@ -1,4 +1,4 @@
-import { lockSlot, portsOfSlot, PrivateServers } from '../../chaos/servers.js';
+import { lockSlot, portsOfSlot, PrivateServers } from '../../tools/private-servers.js';
 
 /** `npm run chaos` takes slots 0–9; the e2e suites take 10–19, so the two never share a server. */
 const FIRST_SLOT = 10;
@@ -13,7 +13,7 @@ export interface PrivateStack {
 
 /**
  * A Kafka broker, a Redis and a PostgreSQL cluster of the suite's own, from empty data, on the ports of
- * a locked slot (chaos/servers.ts, the helpers `npm run chaos` uses). Suites that stop, kill or wipe a
+ * a locked slot (tools/private-servers.ts, the helpers `npm run chaos` uses). Suites that stop, kill or wipe a
  * server do it to these: the shared servers on 9092, 6379 and 5432 stay up for the whole run.
  */
 export async function startPrivateStack(log: (line: string) => void = () => undefined): Promise<PrivateStack> {

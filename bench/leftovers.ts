@@ -1,34 +1,7 @@
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import type { AppConfig } from '../src/config/app-config.js';
 import { kafkaConnectionOptions } from '../src/kafka/kafka-client.factory.js';
-
-/** Runs a set-up command (stack, migrations, seed) in the foreground; a failure stops the bench. */
-export function step(command: string, commandArgs: string[]): void {
-  const result = spawnSync(command, commandArgs, { stdio: 'inherit', env: process.env });
-  if (result.status !== 0) throw new Error(`${command} ${commandArgs.join(' ')} failed`);
-}
-
-/** CPU seconds (user + system) and resident memory of a process, from /proc. */
-export function processUsage(pid: number): { cpuSeconds: number; rssMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const ticks = Number(stat[11]) + Number(stat[12]);
-  const rssPages = Number(stat[21]);
-  return { cpuSeconds: ticks / 100, rssMb: (rssPages * 4096) / 1024 / 1024 };
-}
-
-/** Waits until an app process answers its readiness URL with 2xx (90 s at most), or fails if it exited. */
-export async function waitUntilReady(url: string, app: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
-    if (app.exitCode !== null) throw new Error(`the app exited with ${app.exitCode}`);
-    if (await fetch(url).then((r) => r.ok, () => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`the app was not ready at ${url} within 90 s`);
-}
 
 /**
  * Removes what one run left on the shared servers: its topics and consumer groups (all named with

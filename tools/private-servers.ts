@@ -1,7 +1,8 @@
 /**
- * The chaos runner's own Kafka broker, Redis and PostgreSQL cluster. They listen on other ports and keep
- * their data in other folders than the shared servers on 9092, 6379 and 5432, which other engineers'
- * tests use at the same time: every fault below is injected into these private servers only.
+ * A private Kafka broker, Redis and PostgreSQL cluster, for `npm run chaos` (slots 0–9) and the outage
+ * suite (slots 10–19). They listen on other ports and keep their data in other folders than the shared
+ * servers on 9092, 6379 and 5432, which other engineers' tests use at the same time: every fault is
+ * injected into these private servers only.
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';

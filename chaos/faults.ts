@@ -1,0 +1,78 @@
+/** The faults `npm run chaos` injects, one at a time and then together, into its private servers and app instances. */
+import type { AppProcess } from '../tools/app-process.js';
+import type { PaymentLoad } from '../tools/load.js';
+import type { PrivateServers } from '../tools/private-servers.js';
+
+export interface Fault {
+  name: string;
+  description: string;
+  /** Instances running when the load starts. */
+  instances: number;
+  inject(): Promise<void>;
+  /** Brings back what inject() took away; returns once the deployment is whole again. */
+  recover(): Promise<void>;
+}
+
+/** The six faults, in the order a full run injects them; `apps` are instance A and instance B. */
+export function chaosFaults({ apps: [appA, appB], servers, load }: { apps: AppProcess[]; servers: PrivateServers; load: PaymentLoad }): Fault[] {
+  // A server back is not enough: the instance must answer ready again (its health checks saw it return).
+  const thenReady = (bringBack: () => Promise<void>) => async () => {
+    await bringBack();
+    await appA.waitReady();
+  };
+  return [
+    {
+      name: 'app-kill',
+      description: 'kill -9 the app, restart it',
+      instances: 1,
+      inject: () => appA.kill(),
+      recover: () => appA.start().waitReady(),
+    },
+    {
+      name: 'kafka-restart',
+      description: 'stop the Kafka broker, start it again',
+      instances: 1,
+      inject: () => servers.kafkaStop(),
+      recover: thenReady(() => servers.kafkaStart()),
+    },
+    {
+      name: 'redis-wipe',
+      description: 'kill -9 Redis (no persistence) and start it empty',
+      instances: 1,
+      inject: () => servers.killRedis(),
+      recover: thenReady(() => servers.startRedis()),
+    },
+    {
+      name: 'postgres-restart',
+      description: 'stop PostgreSQL (fast), start it again',
+      instances: 1,
+      inject: () => servers.stopPostgres('fast'),
+      recover: thenReady(() => servers.startPostgres()),
+    },
+    {
+      name: 'rebalance-kill',
+      description: 'start a 2nd instance in the same groups, kill -9 the 1st while they rebalance',
+      instances: 1,
+      inject: async () => {
+        // Ready means its stage consumers have joined the groups: the rebalance is under way right now.
+        await appB.start().waitReady();
+        load.setTargets([appA.url, appB.url]);
+        await appA.kill();
+      },
+      recover: () => appA.start().waitReady(),
+    },
+    {
+      name: 'combined',
+      description: 'two instances; kill -9 one, stop Kafka, wipe Redis, stop PostgreSQL, all at once',
+      instances: 2,
+      inject: async () => {
+        await Promise.all([appA.kill(), servers.kafkaStop(), servers.killRedis(), servers.stopPostgres('immediate')]);
+      },
+      recover: async () => {
+        await Promise.all([servers.startPostgres(), servers.startRedis(), servers.kafkaStart()]);
+        await appA.start().waitReady();
+        await appB.waitReady();
+      },
+    },
+  ];
+}
