@@ -32,6 +32,19 @@ fi
 
 log() { printf '[stack] %s\n' "$*"; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# wait_ready CHECK TRIES PAUSE MESSAGE: runs CHECK until it succeeds (then logs MESSAGE), at most TRIES times.
+wait_ready() {
+  local check="$1" tries="$2" pause="$3" message="$4" i
+  for ((i = 0; i < tries; i++)); do
+    if "$check"; then
+      log "$message"
+      return 0
+    fi
+    sleep "$pause"
+  done
+  return 1
+}
 is_local() { [[ "$1" == 127.0.0.1 || "$1" == localhost || "$1" == ::1 ]]; }
 
 # Password only when one is set: trust auth needs none, and an empty
@@ -57,17 +70,11 @@ ensure_postgres() {
   fi
   log "postgres: not ready, starting cluster $ver/main ..."
   # A failed start can still mean "already starting": keep its output, wait anyway.
-  local out="" i
+  local out=""
   out="$(pg_ctlcluster --skip-systemctl-redirect "$ver" main start 2>&1 </dev/null)" \
     || log "postgres: pg_ctlcluster start failed (${out:-no output}); waiting in case it is already starting"
-  for ((i = 0; i < 60; i++)); do
-    if pg_ready; then
-      log "postgres: ready on $DB_HOST:$DB_PORT"
-      return 0
-    fi
-    sleep 0.5
-  done
-  die "postgres did not become ready on $DB_HOST:$DB_PORT within 30s (see: pg_lsclusters; /var/log/postgresql/)"
+  wait_ready pg_ready 60 0.5 "postgres: ready on $DB_HOST:$DB_PORT" \
+    || die "postgres did not become ready on $DB_HOST:$DB_PORT within 30s (see: pg_lsclusters; /var/log/postgresql/)"
 }
 
 psql_q() {
@@ -113,15 +120,8 @@ ensure_redis() {
   redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" --save "" \
     --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log </dev/null >/dev/null \
     || die "redis-server failed to start (see /var/log/redis/ci.log)"
-  local i
-  for ((i = 0; i < 40; i++)); do
-    if redis_ready; then
-      log "redis: ready on $REDIS_HOST:$REDIS_PORT"
-      return 0
-    fi
-    sleep 0.25
-  done
-  die "redis did not answer on $REDIS_HOST:$REDIS_PORT within 10s (see /var/log/redis/ci.log)"
+  wait_ready redis_ready 40 0.25 "redis: ready on $REDIS_HOST:$REDIS_PORT" \
+    || die "redis did not answer on $REDIS_HOST:$REDIS_PORT within 10s (see /var/log/redis/ci.log)"
 }
 
 # ---------------------------------------------------------------- commands
