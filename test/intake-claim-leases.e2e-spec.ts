@@ -4,7 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { CLAIM_LEASE_SECONDS, IdempotencyStore } from '../src/payments/idempotency.store.js';
 import { IntakeClaims, type AcceptedIntake } from '../src/payments/intake-claims.js';
 import { OrderRegistry } from '../src/payments/order-registry.js';
+import { intakeSettingsOf } from '../src/payments/intake-settings.js';
 import { PaymentStateStore } from '../src/state/payment-state.store.js';
+import { stateSettingsOf } from '../src/state/state-settings.js';
 import { testConfig } from './support/test-config.js';
 
 /**
@@ -25,7 +27,7 @@ describe('intake claims of a crashed request (real Redis)', () => {
 
   /** What the intake records once Kafka acknowledged a payment (the second round trip). */
   const settle = (store: IdempotencyStore, orders: OrderRegistry, accepted: Partial<AcceptedIntake> & Pick<AcceptedIntake, 'orderId' | 'paymentId'>) =>
-    new IntakeClaims(redis, config, store, orders, new PaymentStateStore(redis, config)).settle({
+    new IntakeClaims(redis, intakeSettingsOf(config), store, orders, new PaymentStateStore(redis, stateSettingsOf(config))).settle({
       merchantId: 'MERCHANT-001',
       pending: {
         eventId: randomUUID(),
@@ -38,7 +40,7 @@ describe('intake claims of a crashed request (real Redis)', () => {
     });
 
   it('should let an unfinished Idempotency-Key claim lapse within its 30 s lease, and keep a finished one for the TTL', async () => {
-    const store = new IdempotencyStore(redis, config);
+    const store = new IdempotencyStore(redis, intakeSettingsOf(config));
     const key = `lease-${randomUUID()}`;
     expect(await store.claim('MERCHANT-001', key, 'fingerprint', 100)).toEqual({ kind: 'claimed' });
     const unfinished = await redis.ttl(`idempotency:MERCHANT-001:${key}`);
@@ -60,7 +62,7 @@ describe('intake claims of a crashed request (real Redis)', () => {
     expect(unpublished).toBeGreaterThan(0);
     expect(unpublished).toBeLessThanOrEqual(CLAIM_LEASE_SECONDS);
 
-    const store = new IdempotencyStore(redis, config);
+    const store = new IdempotencyStore(redis, intakeSettingsOf(config));
     expect(await settle(store, orders, { orderId, paymentId })).toEqual({ orderKept: true });
     expect(await redis.ttl(`order:MERCHANT-001:${orderId}`)).toBeGreaterThan(config.payments.stateRetentionSeconds - 5);
     // Only the payment that holds the order can confirm it.

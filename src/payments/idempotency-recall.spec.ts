@@ -1,12 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import type { PaymentRecords } from '../pipeline/payment-records.repository.js';
-import type { AppConfig } from '../config/app-config.js';
 import { IdempotencyRecall, type RecalledPayment } from './idempotency-recall.js';
 import { keyedPaymentId } from './keyed-payment-id.js';
 import type { PaymentPayload } from '../pipeline/payment-events.js';
 
 const NAMESPACE = '6f1d0c8e-33b4-4c4f-9a51-0d2f7a9e1b20';
-const config = { payments: { paymentIdNamespace: NAMESPACE } } as AppConfig;
+const settings = { paymentIdNamespace: NAMESPACE };
 const KEY = 'key-1';
 const payment: PaymentPayload = { orderId: 'ORD-1', userId: 'U-1', merchantId: 'M-1', amountMinor: '250', currency: 'USD', acceptedAt: '2026-12-01T10:00:00.000Z' };
 const idOf = (attempt: number) => keyedPaymentId(NAMESPACE, payment.merchantId, KEY, attempt);
@@ -38,7 +37,7 @@ function recallOver(rows: RecalledPayment[], answer?: () => Promise<RecalledPaym
       return rows.filter((r) => ids.includes(r.id));
     },
   } as unknown as PaymentRecords;
-  return { recall: new IdempotencyRecall(config, records), queries };
+  return { recall: new IdempotencyRecall(settings, records), queries };
 }
 
 describe('IdempotencyRecall', () => {

@@ -1,6 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Coalescer } from '../batching/coalescer.js';
-import { AppConfig } from '../config/app-config.js';
+import { INTAKE_SETTINGS, type IntakeSettings } from './intake-settings.js';
 import { keyedPaymentId } from './keyed-payment-id.js';
 import { ABANDONED_AT_INTAKE, type PaymentPayload } from '../pipeline/payment-events.js';
 import { PaymentRecords, type RecalledPayment } from '../pipeline/payment-records.repository.js';
@@ -43,7 +43,7 @@ export class IdempotencyRecall {
   private readonly lookups: Coalescer<string[], RecalledPayment[]>;
 
   constructor(
-    private readonly config: AppConfig,
+    @Inject(INTAKE_SETTINGS) private readonly settings: Pick<IntakeSettings, 'paymentIdNamespace'>,
     private readonly records: PaymentRecords,
   ) {
     // Concurrent first requests with keys share one primary-key query.
@@ -51,7 +51,7 @@ export class IdempotencyRecall {
   }
 
   async recall(payment: PaymentPayload, key: string): Promise<RecalledKey> {
-    const { paymentIdNamespace } = this.config.payments;
+    const { paymentIdNamespace } = this.settings;
     for (let first = 0; ; first += first === 0 ? 1 : ATTEMPTS_PER_LOOKUP) {
       const count = first === 0 ? 1 : ATTEMPTS_PER_LOOKUP;
       const ids = Array.from({ length: count }, (_, i) => keyedPaymentId(paymentIdNamespace, payment.merchantId, key, first + i));

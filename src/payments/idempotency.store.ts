@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { AppConfig } from '../config/app-config.js';
+import { INTAKE_SETTINGS, type IntakeSettings } from './intake-settings.js';
 import { luaCommand, type LuaCommand } from '../redis/lua-command.js';
 import { REDIS } from '../redis/redis.module.js';
 
@@ -50,7 +50,7 @@ export class IdempotencyStore {
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
-    private readonly config: AppConfig,
+    @Inject(INTAKE_SETTINGS) private readonly settings: Pick<IntakeSettings, 'idempotencyTtlSeconds'>,
   ) {
     this.claimOnce = luaCommand(redis, 'idempotencyClaim', 1, CLAIM);
     this.abandonClaim = luaCommand(redis, 'idempotencyAbandon', 1, ABANDON_IF_UNFINISHED);
@@ -81,7 +81,7 @@ export class IdempotencyStore {
 
   /** Stores an answer recalled from PostgreSQL, so that the next retry is answered from Redis again. */
   async remember(merchantId: string, key: string, fingerprint: string, response: StoredResponse): Promise<void> {
-    await this.redis.set(this.keyOf(merchantId, key), this.answerRecord(fingerprint, response), 'EX', this.config.payments.idempotencyTtlSeconds);
+    await this.redis.set(this.keyOf(merchantId, key), this.answerRecord(fingerprint, response), 'EX', this.settings.idempotencyTtlSeconds);
   }
 
   /** Frees a key whose request failed before anything was published, so that the client's retry runs again. */
@@ -95,7 +95,7 @@ export class IdempotencyStore {
    */
   async abandon(merchantId: string, key: string, fingerprint: string, attempt: number): Promise<void> {
     const record = JSON.stringify({ abandonedAttempt: attempt } satisfies KeyRecord);
-    await this.abandonClaim(this.keyOf(merchantId, key), fingerprint, record, this.config.payments.idempotencyTtlSeconds);
+    await this.abandonClaim(this.keyOf(merchantId, key), fingerprint, record, this.settings.idempotencyTtlSeconds);
   }
 
   /** What an unfinished claim of a key holds (IntakeClaims sets it in its own script). */

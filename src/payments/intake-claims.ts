@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { AppConfig } from '../config/app-config.js';
+import { INTAKE_SETTINGS, type IntakeSettings } from './intake-settings.js';
 import { luaCommand, type LuaCommand } from '../redis/lua-command.js';
 import { REDIS } from '../redis/redis.module.js';
 import { Coalescer } from '../batching/coalescer.js';
@@ -119,7 +119,7 @@ export class IntakeClaims {
 
   constructor(
     @Inject(REDIS) redis: Redis,
-    private readonly config: AppConfig,
+    @Inject(INTAKE_SETTINGS) private readonly settings: IntakeSettings,
     private readonly idempotency: IdempotencyStore,
     private readonly orders: OrderRegistry,
     private readonly state: PaymentView,
@@ -142,7 +142,7 @@ export class IntakeClaims {
   }
 
   private async claimTogether(requests: IntakeClaimRequest[]): Promise<PromiseSettledResult<IntakeClaim>[]> {
-    const { max, windowMs } = this.config.security.rateLimit;
+    const { max, windowMs } = this.settings.rateLimit;
     const keys: string[] = [];
     const args: (string | number)[] = [windowMs, CLAIM_LEASE_SECONDS];
     for (const request of requests) {
@@ -167,7 +167,7 @@ export class IntakeClaims {
   /** The orders' confirmations with the keys' answers in one script, and the PENDING appends in another, in one turn. */
   private async settleTogether(accepted: AcceptedIntake[]): Promise<PromiseSettledResult<SettledIntake>[]> {
     const keys: string[] = [];
-    const args: (string | number)[] = [this.config.payments.stateRetentionSeconds, this.config.payments.idempotencyTtlSeconds];
+    const args: (string | number)[] = [this.settings.stateRetentionSeconds, this.settings.idempotencyTtlSeconds];
     for (const a of accepted) {
       const orderKey = this.orders.keyOf(a.merchantId, a.orderId);
       const key = a.idempotency;

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiConflictResponse,
@@ -21,7 +21,7 @@ import type { Principal } from '../auth/api-keys.js';
 import { LIMITED_IN_HANDLER, rateLimitKeyOf } from '../auth/http-security.js';
 import { AuthError, AuthErrorCode } from '../auth/auth-errors.js';
 import { CurrentPrincipal } from '../auth/principal.js';
-import { AppConfig } from '../config/app-config.js';
+import { INTAKE_SETTINGS, type IntakeSettings } from './intake-settings.js';
 import { PaymentError, PaymentErrorCode } from './payment-errors.js';
 import { correlationIdOf } from '../http/correlation-id.js';
 import { currentLogContext } from '../logging/log-context.js';
@@ -40,7 +40,7 @@ export class PaymentsController {
   constructor(
     private readonly payments: PaymentsService,
     private readonly queries: PaymentQueryService,
-    private readonly config: AppConfig,
+    @Inject(INTAKE_SETTINGS) private readonly settings: IntakeSettings,
   ) {}
 
   @Post()
@@ -74,7 +74,7 @@ export class PaymentsController {
       body.merchantId = principal.merchantId;
     }
     const correlationId = currentLogContext()?.correlationId ?? correlationIdOf(request.headers);
-    const rateLimitKey = this.config.security.rateLimit.enabled ? rateLimitKeyOf(request) : undefined;
+    const rateLimitKey = this.settings.rateLimit.enabled ? rateLimitKeyOf(request) : undefined;
     const { response, replayed, rate } = await this.payments.create(body, idempotencyKey, correlationId, rateLimitKey);
     void reply.status(response.statusCode).headers(response.headers);
     if (replayed) void reply.header('Idempotent-Replayed', 'true');

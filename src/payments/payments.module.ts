@@ -4,6 +4,7 @@ import { RedisModule } from '../redis/redis.module.js';
 import { IdempotencyRecall } from './idempotency-recall.js';
 import { IdempotencyStore } from './idempotency.store.js';
 import { IntakeClaims } from './intake-claims.js';
+import { intakeSettingsProvider } from './intake-settings.js';
 import { OrderRegistry } from './order-registry.js';
 import { PaymentQueryService } from './payment-query.service.js';
 import { PaymentsController } from './payments.controller.js';
@@ -12,6 +13,6 @@ import { PaymentsService } from './payments.service.js';
 @Module({
   imports: [PipelineModule, RedisModule],
   controllers: [PaymentsController],
-  providers: [PaymentsService, PaymentQueryService, IdempotencyStore, IdempotencyRecall, OrderRegistry, IntakeClaims],
+  providers: [PaymentsService, PaymentQueryService, IdempotencyStore, IdempotencyRecall, OrderRegistry, IntakeClaims, intakeSettingsProvider],
 })
 export class PaymentsModule {}

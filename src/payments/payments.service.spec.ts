@@ -10,6 +10,7 @@ import type { CreatePaymentRequest } from './dto/create-payment.request.js';
 import type { IdempotencyClaim, IdempotencyStore, StoredResponse } from './idempotency.store.js';
 import type { IdempotencyRecall, RecalledKey } from './idempotency-recall.js';
 import type { IntakeClaim, IntakeClaims } from './intake-claims.js';
+import { intakeSettingsOf } from './intake-settings.js';
 import { keyedPaymentId } from './keyed-payment-id.js';
 import type { OrderClaim, OrderRegistry } from './order-registry.js';
 import { PaymentErrorCode } from './payment-errors.js';
@@ -84,7 +85,7 @@ function intake(world: World = {}) {
   } as unknown as EventBus;
   const view = { append: async (t: { status: string }) => void log.push(`view ${t.status}`) } as unknown as PaymentView;
   const metrics = { idempotencyRecalled: (outcome: string) => void log.push(`recalled: ${outcome}`), paymentAccepted: () => undefined } as unknown as MetricsService;
-  const service = new PaymentsService(config, publisher, view, claims, idempotency, recall, orders, query, lifecycle, metrics);
+  const service = new PaymentsService(intakeSettingsOf(config), publisher, view, claims, idempotency, recall, orders, query, lifecycle, metrics);
   return { service, log, published, create: (key?: string) => service.create(request, key, 'corr-1') };
 }
 

@@ -1,7 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppError, retryAfter } from '../errors/app-error.js';
 import { randomUUID } from 'node:crypto';
-import { AppConfig } from '../config/app-config.js';
+import { INTAKE_SETTINGS, type IntakeSettings } from './intake-settings.js';
 import { toMinorUnits } from '../money/money.js';
 import { setLogPaymentId } from '../logging/log-context.js';
 import { keyReused, PaymentError, PaymentErrorCode, rateLimited } from './payment-errors.js';
@@ -44,7 +44,7 @@ export class PaymentsService {
   private readonly trace: PaymentTrace;
 
   constructor(
-    private readonly config: AppConfig,
+    @Inject(INTAKE_SETTINGS) private readonly settings: IntakeSettings,
     private readonly publisher: EventBus,
     private readonly state: PaymentView,
     private readonly claims: IntakeClaims,
@@ -55,7 +55,7 @@ export class PaymentsService {
     private readonly lifecycle: PaymentLifecycle,
     private readonly metrics: MetricsService,
   ) {
-    this.trace = new PaymentTrace(PaymentsService.name, config.paymentTraceLevel);
+    this.trace = new PaymentTrace(PaymentsService.name, settings.traceLevel);
   }
 
   /**
@@ -123,7 +123,7 @@ export class PaymentsService {
    * or was abandoned: then `attempt` is the one to pay as).
    */
   private async earlierRequest(keyed: KeyedRequest): Promise<{ kind: 'replay'; response: StoredResponse } | { kind: 'claimed'; attempt?: number }> {
-    const waitMs = this.config.kafka.publishTimeoutMs + 1000;
+    const waitMs = this.settings.publishTimeoutMs + 1000;
     const claim = await this.redisCall(() => this.idempotency.claim(keyed.merchantId, keyed.key, keyed.fingerprint, waitMs));
     switch (claim.kind) {
       case 'replay':
@@ -174,7 +174,7 @@ export class PaymentsService {
     const { merchantId, orderId } = payment;
     const restore =
       replayed.status === 'COMPLETED'
-        ? this.orders.takeOver(merchantId, orderId, leasedAs, replayed.id, this.config.payments.stateRetentionSeconds)
+        ? this.orders.takeOver(merchantId, orderId, leasedAs, replayed.id, this.settings.stateRetentionSeconds)
         : this.orders.release(merchantId, orderId, leasedAs);
     await restore.catch(() => undefined);
   }
@@ -267,16 +267,16 @@ export class PaymentsService {
   }
 
   private keyedId(keyed: KeyedRequest, attempt: number): string {
-    return keyedPaymentId(this.config.payments.paymentIdNamespace, keyed.merchantId, keyed.key, attempt);
+    return keyedPaymentId(this.settings.paymentIdNamespace, keyed.merchantId, keyed.key, attempt);
   }
 
   private normalize(request: CreatePaymentRequest): PaymentPayload {
     const currency = request.currency as CurrencyCode;
-    const amountMinor = toMinorUnits(request.amount, currency, this.config.payments.maxAmount);
+    const amountMinor = toMinorUnits(request.amount, currency, this.settings.maxAmount);
     return {
       orderId: request.orderId,
       userId: request.userId,
-      merchantId: request.merchantId ?? this.config.payments.defaultMerchantId,
+      merchantId: request.merchantId ?? this.settings.defaultMerchantId,
       amountMinor: amountMinor.toString(),
       currency,
       ...(request.description !== undefined && { description: request.description }),

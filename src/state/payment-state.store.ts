@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { AppConfig } from '../config/app-config.js';
+import { STATE_SETTINGS, type StateSettings } from './state-settings.js';
 import { luaCommand, type LuaCommand } from '../redis/lua-command.js';
 import { REDIS } from '../redis/redis.module.js';
 import { STATUS_RANK, type PaymentStage, type PaymentStatus } from '../pipeline/payment-status.js';
@@ -62,7 +62,7 @@ export class PaymentStateStore implements PaymentView {
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
-    private readonly config: AppConfig,
+    @Inject(STATE_SETTINGS) private readonly settings: StateSettings,
   ) {
     this.appendTransitions = luaCommand(redis, 'paymentStateAppendAll', 'dynamic', APPEND_SCRIPT);
     this.readStatuses = luaCommand(redis, 'paymentStatuses', 'dynamic', STATUSES_SCRIPT);
@@ -76,7 +76,7 @@ export class PaymentStateStore implements PaymentView {
   async appendAll(transitions: StateTransition[]): Promise<AppendResult[]> {
     if (transitions.length === 0) return [];
     const keys: string[] = [GLOBAL_STREAM];
-    const args: (string | number)[] = [this.config.payments.stateRetentionSeconds, this.config.payments.globalStreamMaxLen];
+    const args: (string | number)[] = [this.settings.stateRetentionSeconds, this.settings.globalStreamMaxLen];
     for (const transition of transitions) {
       const { payment } = transition;
       const own = this.keysOf(payment.paymentId);

@@ -7,6 +7,7 @@ import { KafkaTopics } from '../kafka/kafka-topics.js';
 import { parseEnvelope } from '../pipeline/event-envelope.js';
 import { PaymentRecords } from '../pipeline/payment-records.repository.js';
 import { PaymentStateStore } from '../state/payment-state.store.js';
+import { stateSettingsOf } from '../state/state-settings.js';
 import { TOPICS } from '../pipeline/stages.js';
 import { checkLedgerInvariants, type InvariantViolation } from '../ledger/ledger-invariants.js';
 import { isTerminal } from '../pipeline/payment-status.js';
@@ -35,7 +36,7 @@ export class DeploymentVerifier {
     redis: Redis,
   ) {
     this.topics = new KafkaTopics(config);
-    this.view = new PaymentStateStore(redis, config);
+    this.view = new PaymentStateStore(redis, stateSettingsOf(config));
     this.records = new PaymentRecords(dataSource);
   }
 
