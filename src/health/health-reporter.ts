@@ -38,13 +38,18 @@ export interface HealthReport {
 export class HealthReporter {
   private readonly started = Date.now();
 
+  /** What this instance's roles cannot work without (its readiness). */
+  private readonly needed: Dependency[];
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly kafka: KafkaHealthIndicator,
     private readonly redis: RedisHealthIndicator,
     private readonly db: DatabaseHealthIndicator,
-    private readonly config: AppConfig,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.needed = dependenciesOf(rolesOf(config.appRoles));
+  }
 
   /** The process only: it answers, so it is alive. Never asks a dependency (a restart would not help them). */
   liveness(): HealthReport {
@@ -69,7 +74,7 @@ export class HealthReporter {
 
   /** Whether the app can do its work: every dependency its roles (APP_ROLES) use answers. */
   readiness(): Promise<HealthReport> {
-    return this.dependencies(dependenciesOf(rolesOf(this.config.appRoles)));
+    return this.dependencies(this.needed);
   }
 
   async dependencies(names: readonly Dependency[]): Promise<HealthReport> {

@@ -4,7 +4,7 @@ import type { Admin } from 'kafkajs';
 import { AppConfig } from '../config/app-config.js';
 import { createKafka } from '../kafka/kafka-client.factory.js';
 import { KafkaTopics } from '../kafka/kafka-topics.js';
-import { rolesOf, topicsOfRoles } from '../pipeline/stages.js';
+import { rolesOf, topicsOfRoles, type AppRoles } from '../pipeline/stages.js';
 
 /** Injection token of the Kafka admin client the health check uses (its own, so a spec can fake it). */
 export const HEALTH_KAFKA_ADMIN = Symbol('HEALTH_KAFKA_ADMIN');
@@ -19,12 +19,16 @@ export const healthKafkaAdminProvider = {
 /** Kafka is up when the cluster answers a metadata request and every topic this instance's roles use exists. */
 @Injectable()
 export class KafkaHealthIndicator implements OnModuleDestroy {
+  private readonly roles: AppRoles;
+
   constructor(
     private readonly health: HealthIndicatorService,
     private readonly topics: KafkaTopics,
     @Inject(HEALTH_KAFKA_ADMIN) private readonly admin: Admin,
-    private readonly config: AppConfig,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.roles = rolesOf(config.appRoles);
+  }
 
   check(key = 'kafka') {
     return this.health
@@ -33,7 +37,7 @@ export class KafkaHealthIndicator implements OnModuleDestroy {
         await this.admin.connect();
         const cluster = await this.admin.describeCluster();
         const existing = new Set(await this.admin.listTopics());
-        const expected = topicsOfRoles(rolesOf(this.config.appRoles)).map((t) => this.topics.physical(t));
+        const expected = topicsOfRoles(this.roles).map((t) => this.topics.physical(t));
         const missing = expected.filter((t) => !existing.has(t));
         if (missing.length > 0) throw new Error(`missing topics: ${missing.join(', ')}`);
         return {
@@ -41,7 +45,7 @@ export class KafkaHealthIndicator implements OnModuleDestroy {
           controller: cluster.controller,
           clusterId: cluster.clusterId,
           topics: expected.length,
-          roles: rolesOf(this.config.appRoles).names,
+          roles: this.roles.names,
         };
       })
       .withTimeout(3000);

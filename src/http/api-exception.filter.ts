@@ -50,7 +50,11 @@ export class ApiExceptionFilter implements ExceptionFilter {
   }
 
   toResponse(exception: unknown, request?: FastifyRequest): ErrorResponse {
-    if (exception instanceof AppError) return errorResponse(exception, this.catalog);
+    if (exception instanceof AppError) {
+      if (exception.code in this.catalog) return errorResponse(exception, this.catalog);
+      // A code nobody put in the catalog is a bug of ours: still the API's 500, and the log says which.
+      return this.internalError(request, new Error(`Error code ${exception.code} is not in the error catalog`, { cause: exception }));
+    }
     // Nest wraps Fastify's client errors in an HttpException and keeps the original as its cause.
     const fastifyCode = fastifyErrorCode(exception) ?? fastifyErrorCode((exception as { cause?: unknown })?.cause);
     if (fastifyCode && FASTIFY_ERRORS[fastifyCode]) return errorResponse(FASTIFY_ERRORS[fastifyCode], this.catalog);
@@ -68,6 +72,11 @@ export class ApiExceptionFilter implements ExceptionFilter {
       const spec = { status: statusCode, type: TYPE_BY_STATUS[statusCode] ?? 'invalid_request_error', message } as const;
       return errorResponse(new RequestError(HttpErrorCode.BadRequest, message), this.catalog, spec);
     }
+    return this.internalError(request, exception);
+  }
+
+  /** A generic 500 with a correlation id; the details go to the log only. */
+  private internalError(request: FastifyRequest | undefined, exception: unknown): ErrorResponse {
     const correlationId = randomUUID();
     this.logger.error(
       `Unhandled error ${correlationId} on ${request?.method ?? '?'} ${request?.url ?? '?'}: ${(exception as Error)?.stack ?? String(exception)}`,

@@ -1,6 +1,6 @@
 import { rateLimited as rateLimitedFor } from '../auth/auth-errors.js';
 import { AppError } from '../errors/app-error.js';
-import type { RateState } from './intake-claims.js';
+import type { RateState } from './intake-claims.store.js';
 
 export enum PaymentErrorCode {
   PaymentNotFound = 'payment_not_found',

@@ -86,6 +86,13 @@ export class PaymentRecords {
     );
   }
 
+  /** Each of these payments' terminal status, for those that have a row (the verifier's check). */
+  async statuses(ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows: { id: string; status: string }[] = await this.dataSource.query(`SELECT id, status FROM payments WHERE id = ANY($1::uuid[])`, [ids]);
+    return new Map(rows.map((row) => [row.id, row.status]));
+  }
+
   /** Which of these (merchant, order) pairs already have a COMPLETED payment, as `merchant\0order`. */
   async completedOrders(orders: { merchantId: string; orderId: string }[], tx: Transaction): Promise<Set<string>> {
     if (orders.length === 0) return new Set();

@@ -85,7 +85,7 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
     const topicsByStage = new Map<string, string[]>();
     for (const [pattern, handler] of this.messageHandlers) {
       const stage = (handler.extras as StageHandlerExtras | undefined)?.stage;
-      if (!stage) throw new Error(`Handler for ${pattern} has no stage; use @StageEvent(topic, stage)`);
+      if (!stage) throw new Error(`Handler for ${pattern} has no stage; use @StageHandler(stage)`);
       topicsByStage.set(stage, [...(topicsByStage.get(stage) ?? []), pattern]);
     }
     for (const [stage, logicalTopics] of topicsByStage) {

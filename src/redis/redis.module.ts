@@ -1,12 +1,15 @@
 import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { AppConfig } from '../config/app-config.js';
 
 /** Injection token of the shared ioredis client. */
 export const REDIS = Symbol('REDIS');
 
-/** The one way the project builds an ioredis client: the app's, and the CLIs' (verify). */
-export function createRedisClient(config: AppConfig): Redis {
+/**
+ * The one way the project builds an ioredis client: the app's, and the CLIs' (verify), which may
+ * override the app's fail-fast settings (`overrides`).
+ */
+export function createRedisClient(config: AppConfig, overrides: RedisOptions = {}): Redis {
   const logger = new Logger('Redis');
   const client = new Redis({
     host: config.redis.host,
@@ -24,6 +27,7 @@ export function createRedisClient(config: AppConfig): Redis {
     connectTimeout: 2000,
     enableAutoPipelining: true,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    ...overrides,
   });
   let lastError = '';
   client.on('error', (error: Error) => {

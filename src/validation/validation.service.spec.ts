@@ -1,11 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { AppConfig } from '../config/app-config.js';
 import type { PaymentPayload } from '../pipeline/payment-events.js';
-import type { MerchantDirectory } from './merchant-directory.js';
+import type { MerchantsRepository } from './merchants.repository.js';
 import { ValidationService } from './validation.service.js';
 
 const config = AppConfig.fromEnvironment({ ENABLED_CURRENCIES: 'USD,JPY', PAYMENT_LIMITS: 'USD:1-100', BLOCKED_PAYERS: 'BAD-1' });
-const merchants = { knownAmong: async (ids: ReadonlySet<string>) => new Set([...ids].filter((id) => id === 'MERCHANT-001')) } as unknown as MerchantDirectory;
+const merchants = { knownAmong: async (ids: ReadonlySet<string>) => new Set([...ids].filter((id) => id === 'MERCHANT-001')) } as unknown as MerchantsRepository;
 const service = new ValidationService(config.validation, merchants);
 
 const payment = (overrides: Partial<PaymentPayload> = {}): PaymentPayload => ({

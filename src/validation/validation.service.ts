@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { VALIDATION_SETTINGS, type ValidationRules } from './validation-rules.js';
 import type { PaymentPayload } from '../pipeline/payment-events.js';
-import { MerchantDirectory } from './merchant-directory.js';
+import { MerchantsRepository } from './merchants.repository.js';
 
 /** Why the validation stage refuses a payment (the payment ends REJECTED with this reason). */
 export const VALIDATION_REASONS = [
@@ -20,7 +20,7 @@ export type ValidationDecision = { valid: true } | { valid: false; reason: Valid
 export class ValidationService {
   constructor(
     @Inject(VALIDATION_SETTINGS) private readonly rules: ValidationRules,
-    private readonly merchants: MerchantDirectory,
+    private readonly merchants: MerchantsRepository,
   ) {}
 
   async validate(payment: PaymentPayload): Promise<ValidationDecision> {

@@ -91,7 +91,7 @@ export class DeploymentVerifier {
 
   private async withoutTerminalRow(paymentIds: string[]): Promise<string[]> {
     if (paymentIds.length === 0) return [];
-    const found = new Set((await this.records.recall(paymentIds)).map((r) => r.id));
+    const found = await this.records.statuses(paymentIds);
     return paymentIds.filter((id) => !found.has(id));
   }
 
@@ -99,7 +99,7 @@ export class DeploymentVerifier {
     const violations: InvariantViolation[] = [];
     for (let i = 0; i < paymentIds.length; i += 500) {
       const chunk = paymentIds.slice(i, i + 500);
-      const inPostgres = new Map<string, string>((await this.records.recall(chunk)).map((r) => [r.id, r.status]));
+      const inPostgres = await this.records.statuses(chunk);
       const inRedisView = await this.view.statuses(chunk);
       chunk.forEach((id, index) => {
         const inRedis = inRedisView[index];

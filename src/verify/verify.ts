@@ -14,7 +14,8 @@ const { values } = parseArgs({ options: { 'settle-seconds': { type: 'string', de
 const config = AppConfig.fromEnvironment();
 const dataSource = new DataSource(appDataSourceOptions(config));
 await dataSource.initialize();
-const redis = createRedisClient(config);
+// A one-shot check waits for Redis rather than fail fast like the app's request path.
+const redis = createRedisClient(config, { commandTimeout: undefined, maxRetriesPerRequest: 20, enableAutoPipelining: false });
 try {
   const report = await new DeploymentVerifier(config, dataSource, redis).verify({ settleMs: Number(values['settle-seconds']) * 1000 });
   console.log(`accepted payments (on Kafka): ${report.acceptedPayments}; with a terminal state: ${report.terminalPayments}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { fakeRedis } from '../../test/support/fake-redis.js';
-import { OrderRegistry } from './order-registry.js';
+import { OrderRegistry } from './order-registry.store.js';
 
 /* The registry's TypeScript side with Redis faked; its scripts run against a real Redis in the e2e suites. */
 

@@ -7,7 +7,7 @@ import { Coalescer } from '../batching/coalescer.js';
 import type { StateTransition } from '../pipeline/payment-view.js';
 import { PaymentView } from '../pipeline/ports.js';
 import { CLAIM_LEASE_SECONDS, IdempotencyStore, type StoredResponse } from './idempotency.store.js';
-import { OrderRegistry } from './order-registry.js';
+import { OrderRegistry } from './order-registry.store.js';
 
 /** The caller's rate-limit window after this request counted. */
 export interface RateState {

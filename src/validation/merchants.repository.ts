@@ -6,9 +6,9 @@ import { Merchant } from './merchant.entity.js';
 /** How long a merchant lookup is trusted; merchants are added rarely and never removed while paying. */
 const CACHE_MS = 30_000;
 
-/** Answers "is this merchant known?" from PostgreSQL, remembered briefly so the hot path rarely asks. */
+/** The `merchants` table: answers "is this merchant known?", remembered briefly so the hot path rarely asks. */
 @Injectable()
-export class MerchantDirectory {
+export class MerchantsRepository {
   private readonly known = new Map<string, number>();
 
   constructor(@InjectRepository(Merchant) private readonly merchants: Repository<Merchant>) {}
