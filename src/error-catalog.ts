@@ -6,15 +6,21 @@ import { HttpErrorCode } from './http/http-errors.js';
 import { LedgerErrorCode } from './ledger/ledger-errors.js';
 import { AmountErrorCode } from './money/money.js';
 import { PaymentErrorCode } from './payments/payment-errors.js';
+import { RefundErrorCode } from './payments/refund-errors.js';
 
 /** Every error code of the app. */
 export type ErrorCode =
   | HttpErrorCode
   | AmountErrorCode
-  | AuthErrorCode | PaymentErrorCode | LedgerErrorCode | DeadLetterErrorCode | HealthErrorCode;
+  | AuthErrorCode
+  | PaymentErrorCode
+  | RefundErrorCode
+  | LedgerErrorCode
+  | DeadLetterErrorCode
+  | HealthErrorCode;
 
 /** The enums the catalog covers, for the test that walks them. */
-export const ERROR_ENUMS = { HttpErrorCode, AmountErrorCode, AuthErrorCode, PaymentErrorCode, LedgerErrorCode, DeadLetterErrorCode, HealthErrorCode };
+export const ERROR_ENUMS = { HttpErrorCode, AmountErrorCode, AuthErrorCode, PaymentErrorCode, RefundErrorCode, LedgerErrorCode, DeadLetterErrorCode, HealthErrorCode };
 
 const badRequest = (message: string): ErrorSpec => ({ status: 400, type: 'invalid_request_error', message });
 const notFound = (message: string): ErrorSpec => ({ status: 404, type: 'not_found_error', message });
@@ -65,6 +71,15 @@ export const ERROR_CATALOG: { readonly [C in ErrorCode]: ErrorSpec } = {
   [PaymentErrorCode.BrokerUnavailable]: unavailable('The payment could not be accepted right now; retry shortly.'),
   [PaymentErrorCode.StateStoreUnavailable]: unavailable('The payment could not be accepted right now; retry shortly.'),
   [PaymentErrorCode.StatusUnavailable]: unavailable('The payment status cannot be read right now; retry shortly.'),
+
+  [RefundErrorCode.RefundNotFound]: notFound('No such refund.'),
+  [RefundErrorCode.PaymentNotRefundable]: { status: 409, type: 'conflict_error', message: 'Only a COMPLETED payment can be refunded.' },
+  [RefundErrorCode.RefundExceedsPayment]: {
+    status: 422,
+    type: 'invalid_request_error',
+    message: 'The refund is more than what is left to refund of the payment.',
+  },
+  [RefundErrorCode.RefundUnavailable]: unavailable('The refund could not be accepted right now; retry shortly.'),
 
   [LedgerErrorCode.AccountNotFound]: notFound('No such wallet.'),
   [LedgerErrorCode.DepositIdReused]: { status: 422, type: 'idempotency_error', message: 'This depositId was already used for another deposit.' },

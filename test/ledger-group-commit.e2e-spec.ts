@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { DepositsService } from '../src/ledger/deposits.service.js';
 import { LedgerTransaction } from '../src/ledger/ledger.repository.js';
 import { PaymentRecords } from '../src/pipeline/payment-records.repository.js';
+import { RefundRecords } from '../src/pipeline/refund-records.repository.js';
 import { LedgerService } from '../src/ledger/ledger.service.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
 import type { PaymentPayload } from '../src/pipeline/payment-events.js';
@@ -200,7 +201,7 @@ describe('first deposits of a currency, concurrently (a database of its own)', (
       const failures: string[] = [];
       for (let round = 0; round < 300; round++) {
         const owner = `RACE-${round}-${randomUUID().slice(0, 8)}`;
-        const settled = await Promise.allSettled(runners.map((runner) => new LedgerTransaction(runner.manager, running.app.get(PaymentRecords)).ensureAccount('funding', owner, 'USD')));
+        const settled = await Promise.allSettled(runners.map((runner) => new LedgerTransaction(runner.manager, running.app.get(PaymentRecords), running.app.get(RefundRecords)).ensureAccount('funding', owner, 'USD')));
         failures.push(...settled.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error).message)] : [])));
       }
       expect(failures).toEqual([]);

@@ -107,9 +107,9 @@ describe('APP_ROLES: an API instance and two worker instances', () => {
       expect((await fetch(`${instance.url}/metrics`)).status).toBe(200);
     }
     const health = await request(`${api.url}/health`);
-    expect(health.body.components.kafka.details).toMatchObject({ roles: ['api'], topics: 2 });
+    expect(health.body.components.kafka.details).toMatchObject({ roles: ['api'], topics: 4 });
     const workerHealth = await request(`${workers[0].url}/health`);
-    expect(workerHealth.body.components.kafka.details.roles).toEqual(['validation', 'fraud', 'ledger']);
+    expect(workerHealth.body.components.kafka.details.roles).toEqual(['validation', 'fraud', 'ledger', 'refunds']);
     await fundPayers(api.url, payers);
   });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { createEnvelope } from '../pipeline/event-envelope.js';
 import type { PaymentLifecycle } from '../pipeline/payment-lifecycle.js';
+import type { RefundLifecycle } from '../pipeline/refund-lifecycle.js';
 import type { DeadLetter, EventBus, OutgoingRecord } from '../pipeline/ports.js';
 import { PermanentEventError } from '../pipeline/stage-batch.js';
 import type { DeadLetterRecord } from './dead-letter.entity.js';
@@ -45,8 +46,10 @@ function deadLetters(stored: DeadLetterRecord[] = []) {
   const lifecycle = {
     finish: async (e: { paymentId: string }, outcome: { status: string; stage: string; reason: string }) => void finished.push({ paymentId: e.paymentId, ...outcome }),
   } as unknown as PaymentLifecycle;
+  const failedRefunds: { refundId: string; reason: string }[] = [];
+  const refunds = { fail: async (e: { payload: { refundId: string } }, reason: string) => void failedRefunds.push({ refundId: e.payload.refundId, reason }) } as unknown as RefundLifecycle;
   const bus = { publishRecords: async (records: OutgoingRecord[]) => void republished.push(...records) } as unknown as EventBus;
-  return { service: new DeadLettersService(repository, lifecycle, bus), kept, finished, republished, replayed };
+  return { service: new DeadLettersService(repository, lifecycle, refunds, bus), kept, finished, failedRefunds, republished, replayed };
 }
 
 describe('DeadLettersService (ports faked)', () => {
@@ -70,6 +73,14 @@ describe('DeadLettersService (ports faked)', () => {
     await service.record(letter({ envelope: null, value: 'not json' }));
     await service.record(letter({ envelope: createEnvelope('payment.validated', 'not-a-uuid', { orderId: 1 }, 'corr-2') }));
     expect(kept.map((k) => k.paymentId)).toEqual([null, null]);
+    expect(finished).toEqual([]);
+  });
+
+  it('ends a refund whose event was dead-lettered FAILED, and no payment', async () => {
+    const { service, finished, failedRefunds } = deadLetters();
+    const refund = { refundId: 'b1d1c3a0-1b2c-4d5e-8f90-123456789abc', paymentId: PAYMENT_ID, merchantId: 'MERCHANT-001', userId: 'U-1', amountMinor: '300', currency: 'USD', requestedAt: '2026-12-01T10:00:00.000Z' };
+    await service.record(letter({ topic: 'refunds.requested', envelope: createEnvelope('refund.requested', PAYMENT_ID, refund, 'corr-3') }));
+    expect(failedRefunds).toEqual([{ refundId: refund.refundId, reason: 'PROCESSING_FAILED' }]);
     expect(finished).toEqual([]);
   });
 

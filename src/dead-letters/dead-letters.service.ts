@@ -4,6 +4,8 @@ import { DeadLetterSink, EventBus, type DeadLetter } from '../pipeline/ports.js'
 import { PermanentEventError } from '../pipeline/stage-batch.js';
 import { asPaymentEvent } from '../pipeline/payment-events.js';
 import { PaymentLifecycle } from '../pipeline/payment-lifecycle.js';
+import { asRefundEvent, REFUND_EVENT_TYPES } from '../pipeline/refund-events.js';
+import { RefundLifecycle } from '../pipeline/refund-lifecycle.js';
 import type { DeadLetterRecord } from './dead-letter.entity.js';
 import { DeadLettersRepository } from './dead-letters.repository.js';
 
@@ -20,6 +22,7 @@ export class DeadLettersService implements DeadLetterSink {
   constructor(
     private readonly letters: DeadLettersRepository,
     private readonly lifecycle: PaymentLifecycle,
+    private readonly refunds: RefundLifecycle,
     private readonly publisher: EventBus,
   ) {}
 
@@ -36,6 +39,8 @@ export class DeadLettersService implements DeadLetterSink {
       attempts: letter.attempts,
     });
     if (!letter.envelope) return;
+    const reason = letter.error instanceof PermanentEventError ? 'MALFORMED_EVENT' : 'PROCESSING_FAILED';
+    if (letter.envelope.type === REFUND_EVENT_TYPES.requested) return this.failRefund(letter, reason);
     let payment;
     try {
       payment = asPaymentEvent(letter.envelope);
@@ -43,8 +48,19 @@ export class DeadLettersService implements DeadLetterSink {
       this.logger.warn(`Dead letter at ${letter.topic}[${letter.partition}]@${letter.offset} names no usable payment; kept for inspection only`);
       return;
     }
-    const reason = letter.error instanceof PermanentEventError ? 'MALFORMED_EVENT' : 'PROCESSING_FAILED';
     await this.lifecycle.finish(payment, { status: 'FAILED', stage: 'dead-letter', reason, detail: { error: letter.error.message } });
+  }
+
+  /** A refund's dead letter ends the refund FAILED (no money moved), unless it already has an outcome. */
+  private async failRefund(letter: DeadLetter, reason: string): Promise<void> {
+    let refund;
+    try {
+      refund = asRefundEvent(letter.envelope!);
+    } catch {
+      this.logger.warn(`Dead letter at ${letter.topic}[${letter.partition}]@${letter.offset} names no usable refund; kept for inspection only`);
+      return;
+    }
+    await this.refunds.fail(refund, reason);
   }
 
   list(limit: number): Promise<DeadLetterRecord[]> {

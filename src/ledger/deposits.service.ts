@@ -38,6 +38,7 @@ export class DepositsService {
           code: 'DEPOSIT',
           depositId,
           paymentId: null,
+          refundId: null,
         });
         return { transfer, created: true };
       });

@@ -8,8 +8,9 @@ export interface InvariantViolation {
 /**
  * The ledger's invariants, checked with SQL against what PostgreSQL holds. An empty list means: every
  * currency's debits equal its credits, every account's posted totals equal the sum of its transfers,
- * no wallet is below zero, and each completed payment has exactly one transfer of its amount while
- * no other payment has any.
+ * no wallet is below zero, each completed payment has exactly one transfer of its amount while
+ * no other payment has any, and each succeeded refund has exactly one reversal transfer (merchant to
+ * payer) of its amount while no payment is refunded beyond its amount.
  *
  * With `scope`, the same checks over these payers only (their wallets and payments), for a test that
  * shares the database with others whose accounts it must neither depend on nor vouch for; the
@@ -19,8 +20,8 @@ export async function checkLedgerInvariants(manager: EntityManager, scope?: { us
   // SQL conditions that keep every check to the scope's rows ($1: the payers), or to all of them.
   const wallets = `(SELECT id FROM ledger_accounts WHERE kind = 'wallet' AND owner_id = ANY($1))`;
   const only = scope
-    ? { accounts: `a.id IN ${wallets}`, payments: 'p.user_id = ANY($1)', transfers: `t.debit_account_id IN ${wallets}` }
-    : { accounts: 'TRUE', payments: 'TRUE', transfers: 'TRUE' };
+    ? { accounts: `a.id IN ${wallets}`, payments: 'p.user_id = ANY($1)', refunds: 'r.user_id = ANY($1)', transfers: `(t.debit_account_id IN ${wallets} OR t.credit_account_id IN ${wallets})` }
+    : { accounts: 'TRUE', payments: 'TRUE', refunds: 'TRUE', transfers: 'TRUE' };
   const checks: { invariant: string; sql: string; unscopedOnly?: boolean }[] = [
     {
       invariant: 'debits and credits of each currency balance',
@@ -54,6 +55,30 @@ export async function checkLedgerInvariants(manager: EntityManager, scope?: { us
       invariant: 'every payment transfer belongs to a completed payment',
       sql: `SELECT t.id FROM ledger_transfers t LEFT JOIN payments p ON p.id = t.payment_id
             WHERE ${only.transfers} AND t.code = 'PAYMENT' AND (p.id IS NULL OR p.status <> 'COMPLETED')`,
+    },
+    {
+      invariant: 'each succeeded refund has exactly one reversal transfer of its amount, and no other refund has one',
+      sql: `SELECT r.id, r.status, r.amount_minor::text, COUNT(t.id) AS transfers, SUM(t.amount)::text AS moved
+            FROM refunds r LEFT JOIN ledger_transfers t ON t.refund_id = r.id
+            WHERE ${only.refunds}
+            GROUP BY r.id
+            HAVING (r.status = 'SUCCEEDED' AND (COUNT(t.id) <> 1 OR SUM(t.amount) <> r.amount_minor
+                     OR MIN(t.debit_account_id) <> 'merchant:' || r.merchant_id || ':' || r.currency
+                     OR MIN(t.credit_account_id) <> 'wallet:' || r.user_id || ':' || r.currency))
+                OR (r.status <> 'SUCCEEDED' AND COUNT(t.id) > 0)`,
+    },
+    {
+      invariant: "no payment is refunded beyond its amount, and its refunded total is the sum of its succeeded refunds",
+      sql: `SELECT p.id, p.amount_minor::text, p.amount_refunded_minor::text AS refunded, COALESCE(SUM(r.amount_minor), 0)::text AS succeeded
+            FROM payments p LEFT JOIN refunds r ON r.payment_id = p.id AND r.status = 'SUCCEEDED'
+            WHERE ${only.payments}
+            GROUP BY p.id
+            HAVING p.amount_refunded_minor > p.amount_minor OR p.amount_refunded_minor <> COALESCE(SUM(r.amount_minor), 0)`,
+    },
+    {
+      invariant: 'every refund transfer belongs to a succeeded refund',
+      sql: `SELECT t.id FROM ledger_transfers t LEFT JOIN refunds r ON r.id = t.refund_id
+            WHERE ${only.transfers} AND t.code = 'REFUND' AND (r.id IS NULL OR r.status <> 'SUCCEEDED')`,
     },
   ];
   const violations: InvariantViolation[] = [];

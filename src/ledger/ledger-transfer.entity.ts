@@ -1,7 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 
 /** Why money moved. */
-export type TransferCode = 'PAYMENT' | 'DEPOSIT';
+export type TransferCode = 'PAYMENT' | 'DEPOSIT' | 'REFUND';
 
 /**
  * One immutable movement of money: debit one account, credit another of the same currency. Mistakes
@@ -35,6 +35,10 @@ export class LedgerTransfer {
 
   @Column({ name: 'deposit_id', type: 'varchar', length: 64, nullable: true })
   depositId!: string | null;
+
+  /** A refund's transfer: one per refund (unique). */
+  @Column({ name: 'refund_id', type: 'uuid', nullable: true })
+  refundId!: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

@@ -4,6 +4,19 @@ import type { PaymentRecord } from '../pipeline/payment-record.entity.js';
 import { PaymentRecords, type TerminalRow } from '../pipeline/payment-records.repository.js';
 import { accountId, LedgerAccount, type AccountKind } from './ledger-account.entity.js';
 import { LedgerTransfer } from './ledger-transfer.entity.js';
+import { RefundRecords, type NewRefundRecord } from '../pipeline/refund-records.repository.js';
+import type { RefundRecord } from '../pipeline/refund-record.entity.js';
+
+/** What a refund needs of its payment's row. */
+export interface RefundablePayment {
+  id: string;
+  status: string;
+  merchantId: string;
+  userId: string;
+  currency: string;
+  amountMinor: string;
+  amountRefundedMinor: string;
+}
 
 /** One debit of a payment: from the payer's wallet, unless it would go below zero. */
 export interface WalletDebit {
@@ -30,6 +43,7 @@ export class LedgerTransaction {
   constructor(
     private readonly manager: EntityManager,
     private readonly records: PaymentRecords,
+    private readonly refunds: RefundRecords,
   ) {}
 
   /** The payments among these that already have their terminal row. */
@@ -66,6 +80,15 @@ export class LedgerTransaction {
       `UPDATE ledger_accounts SET debits_posted = debits_posted + $2
        WHERE id = $1 AND (NOT debits_must_not_exceed_credits OR credits_posted - debits_posted >= $2)
        RETURNING id`,
+      [account, amount],
+    );
+    return updatedRows(rows).length === 1;
+  }
+
+  /** Debits only what the account holds, whatever its kind (a refund from a merchant's account); false otherwise. */
+  async debitCovered(account: string, amount: string): Promise<boolean> {
+    const rows: unknown[] = await this.manager.query(
+      `UPDATE ledger_accounts SET debits_posted = debits_posted + $2 WHERE id = $1 AND credits_posted - debits_posted >= $2 RETURNING id`,
       [account, amount],
     );
     return updatedRows(rows).length === 1;
@@ -116,6 +139,35 @@ export class LedgerTransaction {
     );
   }
 
+  /** The payment's row, locked until the transaction ends: one payment's refunds are decided one at a time. */
+  async lockPayment(paymentId: string): Promise<RefundablePayment | null> {
+    const rows: RefundablePayment[] = await this.manager.query(
+      `SELECT id, status, merchant_id AS "merchantId", user_id AS "userId", currency,
+              amount_minor::text AS "amountMinor", amount_refunded_minor::text AS "amountRefundedMinor"
+         FROM payments WHERE id = $1 FOR UPDATE`,
+      [paymentId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Locks the account (it must exist), in the order the payment path takes them: the wallet first. */
+  async lockAccount(account: string): Promise<void> {
+    await this.manager.query(`SELECT id FROM ledger_accounts WHERE id = $1 FOR UPDATE`, [account]);
+  }
+
+  async addRefunded(paymentId: string, amount: string): Promise<void> {
+    await this.manager.query(`UPDATE payments SET amount_refunded_minor = amount_refunded_minor + $2, updated_at = now() WHERE id = $1`, [paymentId, amount]);
+  }
+
+  refund(refundId: string): Promise<RefundRecord | null> {
+    return this.refunds.findById(refundId, this.manager);
+  }
+
+  /** A refund's outcome; its primary key makes it once per refund, and a row written meanwhile rolls the money back. */
+  async insertRefund(refund: NewRefundRecord): Promise<RefundRecord> {
+    return (await this.refunds.insert(refund, 'fail', this.manager)).record;
+  }
+
   depositTransfer(depositId: string): Promise<LedgerTransfer | null> {
     return this.manager.findOneBy(LedgerTransfer, { depositId });
   }
@@ -133,21 +185,22 @@ export class LedgerRepository {
   constructor(
     private readonly dataSource: DataSource,
     private readonly records: PaymentRecords,
+    private readonly refunds: RefundRecords,
   ) {}
 
   /** For tools outside the Nest app (the seed, the benchmark) that hold a DataSource only. */
   static over(dataSource: DataSource): LedgerRepository {
-    return new LedgerRepository(dataSource, new PaymentRecords(dataSource));
+    return new LedgerRepository(dataSource, new PaymentRecords(dataSource), new RefundRecords(dataSource));
   }
 
   /** Runs the work in one transaction: committed if it resolves, rolled back if it throws. */
   transaction<T>(work: (tx: LedgerTransaction) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction((manager) => work(new LedgerTransaction(manager, this.records)));
+    return this.dataSource.transaction((manager) => work(new LedgerTransaction(manager, this.records, this.refunds)));
   }
 
   /** Outside any transaction: the committed state. */
   outside(): LedgerTransaction {
-    return new LedgerTransaction(this.dataSource.manager, this.records);
+    return new LedgerTransaction(this.dataSource.manager, this.records, this.refunds);
   }
 
   /** A user's wallets, one per currency they hold. */

@@ -53,6 +53,21 @@ export class MetricsService {
       }),
   );
 
+  readonly refundsRequested = reuse(
+    'refunds_requested_total',
+    () => new Counter({ name: 'refunds_requested_total', help: 'Refunds accepted by the intake (202), once per refund', labelNames: ['currency'] as const }),
+  );
+
+  readonly refundsFinalized = reuse(
+    'refunds_finalized_total',
+    () =>
+      new Counter({
+        name: 'refunds_finalized_total',
+        help: 'Refund outcomes decided, once per refund (SUCCEEDED, DECLINED, FAILED)',
+        labelNames: ['status', 'reason', 'currency'] as const,
+      }),
+  );
+
   readonly paymentEndToEnd = reuse(
     'payment_end_to_end_seconds',
     () =>
@@ -158,6 +173,15 @@ export class MetricsService {
     this.paymentsFinalized.inc({ status: outcome.status, reason: outcome.reason ?? '', currency: payment.currency });
     const elapsed = (Date.now() - Date.parse(payment.acceptedAt)) / 1000;
     if (Number.isFinite(elapsed) && elapsed >= 0) this.paymentEndToEnd.observe({ status: outcome.status }, elapsed);
+  }
+
+  refundRequested(currency: string): void {
+    this.refundsRequested.inc({ currency });
+  }
+
+  /** Call once per decided refund outcome (its row was written now). */
+  refundFinalized(outcome: { status: string; outcomeReason: string | null; currency: string }): void {
+    this.refundsFinalized.inc({ status: outcome.status, reason: outcome.outcomeReason ?? '', currency: outcome.currency });
   }
 
   /** Starts a batch's timer; the returned function records its seconds and how many events ended how (one call per batch). */

@@ -1,7 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { retryAfter } from '../errors/app-error.js';
 import { PaymentError, PaymentErrorCode } from './payment-errors.js';
-import type { CurrentState, HistoryEntry } from '../pipeline/payment-view.js';
+import type { CurrencyCode } from '../money/currencies.js';
+import { formatMinorUnits } from '../money/money.js';
+import { refundsOf, type CurrentState, type HistoryEntry } from '../pipeline/payment-view.js';
 import { PaymentView } from '../pipeline/ports.js';
 import { isTerminal, type PaymentStatus } from '../pipeline/payment-status.js';
 import { paymentOfRecord, snapshotOf } from '../pipeline/payment-events.js';
@@ -114,5 +116,6 @@ function toCurrentState(record: PaymentRecord): CurrentState {
     stage: record.stage,
     reason: record.reason ?? undefined,
     updatedAt: record.updatedAt.toISOString(),
+    ...refundsOf(record.status, formatMinorUnits(BigInt(record.amountMinor), record.currency as CurrencyCode), record.currency, record.amountRefundedMinor),
   };
 }

@@ -63,9 +63,7 @@ export class PaymentsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<unknown> {
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new PaymentError(PaymentErrorCode.IdempotencyKeyInvalid, undefined, { param: 'Idempotency-Key' });
-    }
+    checkedIdempotencyKey(idempotencyKey);
     // A merchant key pays only to its own merchant; naming another one is refused, not silently corrected.
     if (principal.kind === 'merchant') {
       if (body.merchantId !== undefined && body.merchantId !== principal.merchantId) {
@@ -100,6 +98,14 @@ export class PaymentsController {
 }
 
 /** A merchant key sees its merchant's payments only; admin keys and the open API see all. */
-function visibleTo(principal: Principal): string | undefined {
+export function visibleTo(principal: Principal): string | undefined {
   return principal.kind === 'merchant' ? principal.merchantId : undefined;
+}
+
+/** The Idempotency-Key header, if sent and well-formed; 400 otherwise. */
+export function checkedIdempotencyKey(idempotencyKey: string | undefined): string | undefined {
+  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    throw new PaymentError(PaymentErrorCode.IdempotencyKeyInvalid, undefined, { param: 'Idempotency-Key' });
+  }
+  return idempotencyKey;
 }

@@ -9,10 +9,13 @@ import { OrderRegistry } from './order-registry.store.js';
 import { PaymentQueryService } from './payment-query.service.js';
 import { PaymentsController } from './payments.controller.js';
 import { PaymentsService } from './payments.service.js';
+import { RefundReservations } from './refund-reservations.store.js';
+import { RefundsController } from './refunds.controller.js';
+import { RefundsIntake } from './refunds.service.js';
 
 @Module({
   imports: [PipelineModule, RedisModule],
-  controllers: [PaymentsController],
-  providers: [PaymentsService, PaymentQueryService, IdempotencyStore, IdempotencyRecall, OrderRegistry, IntakeClaims, intakeSettingsProvider],
+  controllers: [PaymentsController, RefundsController],
+  providers: [PaymentsService, PaymentQueryService, IdempotencyStore, IdempotencyRecall, OrderRegistry, IntakeClaims, intakeSettingsProvider, RefundsIntake, RefundReservations],
 })
 export class PaymentsModule {}

@@ -26,7 +26,7 @@ export type PaymentStep =
       kind: 'advance';
       event: EventEnvelope<PaymentPayload>;
       status: PaymentStatus;
-      stage: Stage;
+      stage: Exclude<Stage, 'refunds'>;
       type: string;
       payload: PaymentPayload;
       detail?: Record<string, unknown>;

@@ -43,6 +43,10 @@ export class PaymentRecord {
   @Column({ name: 'risk_score', type: 'integer', nullable: true })
   riskScore!: number | null;
 
+  /** What refunds gave back so far, in minor units (never above amountMinor; a CHECK holds it). */
+  @Column({ name: 'amount_refunded_minor', type: 'bigint', default: '0' })
+  amountRefundedMinor!: string;
+
   @Column({ name: 'accepted_at', type: 'timestamptz' })
   acceptedAt!: Date;
 

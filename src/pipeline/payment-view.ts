@@ -1,3 +1,5 @@
+import type { CurrencyCode } from '../money/currencies.js';
+import { formatMinorUnits, toMinorUnits } from '../money/money.js';
 import type { PaymentStage, PaymentStatus } from './payment-status.js';
 
 /** What every transition carries about the payment, so the current state reads in one O(1) lookup. */
@@ -28,6 +30,9 @@ export interface CurrentState extends PaymentSnapshot {
   stage: PaymentStage;
   reason?: string;
   updatedAt: string;
+  /** A COMPLETED payment's refunds so far (decimal, major units); its status stays COMPLETED. */
+  amountRefunded?: string;
+  refundStatus?: 'partially_refunded' | 'refunded';
 }
 
 export interface HistoryEntry {
@@ -50,6 +55,19 @@ export abstract class PaymentView {
   abstract status(paymentId: string): Promise<PaymentStatus | null>;
   abstract current(paymentId: string): Promise<CurrentState | null>;
   abstract history(paymentId: string): Promise<HistoryEntry[]>;
+  /** A payment's refunded total (minor units) after a refund succeeded; never lowers what the view holds. */
+  abstract noteRefunded(paymentId: string, amountRefundedMinor: string): Promise<void>;
   /** The global stream of every transition and its length (a backlog gauge). */
   abstract streamLength(): Promise<{ stream: string; length: number }>;
+}
+
+/** A COMPLETED payment's refund fields, from its amount and refunded total in minor units. */
+export function refundsOf(status: string, amount: string, currency: string, amountRefundedMinor: string | undefined): Pick<CurrentState, 'amountRefunded' | 'refundStatus'> {
+  if (status !== 'COMPLETED') return {};
+  const refunded = BigInt(amountRefundedMinor || '0');
+  const total = toMinorUnits(amount, currency as CurrencyCode, amount);
+  return {
+    amountRefunded: formatMinorUnits(refunded, currency as CurrencyCode),
+    ...(refunded > 0n && { refundStatus: refunded >= total ? 'refunded' : 'partially_refunded' }),
+  };
 }

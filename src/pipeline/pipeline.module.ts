@@ -9,6 +9,9 @@ import { BacklogMetrics } from './backlog.metrics.js';
 import { PaymentLifecycle } from './payment-lifecycle.js';
 import { PaymentRecord } from './payment-record.entity.js';
 import { PaymentRecords } from './payment-records.repository.js';
+import { RefundLifecycle } from './refund-lifecycle.js';
+import { RefundRecord } from './refund-record.entity.js';
+import { RefundRecords } from './refund-records.repository.js';
 import { EventBus, PaymentView } from './ports.js';
 import { TopicProvisioner } from './topic-provisioner.js';
 
@@ -18,15 +21,17 @@ import { TopicProvisioner } from './topic-provisioner.js';
  * intake, the stages and the dead letters import it; it imports only platform modules.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([PaymentRecord]), KafkaModule, RedisModule, StateModule],
+  imports: [TypeOrmModule.forFeature([PaymentRecord, RefundRecord]), KafkaModule, RedisModule, StateModule],
   providers: [
     PaymentLifecycle,
+    RefundLifecycle,
     PaymentRecords,
+    RefundRecords,
     TopicProvisioner,
     BacklogMetrics,
     { provide: EventBus, useExisting: EventPublisher },
     { provide: PaymentView, useExisting: PaymentStateStore },
   ],
-  exports: [PaymentLifecycle, PaymentRecords, EventBus, PaymentView],
+  exports: [PaymentLifecycle, RefundLifecycle, PaymentRecords, RefundRecords, EventBus, PaymentView],
 })
 export class PipelineModule {}

@@ -31,6 +31,8 @@ export interface KafkaStageServerDeps {
   deadLetters: DeadLetterSink;
   /** The pipeline core: which payments ended, and applying a batch's steps. */
   effects: StageEffects;
+  /** Stages whose steps another core applies (the refunds stage's RefundLifecycle). */
+  effectsOf?: Readonly<Record<string, StageEffects>>;
   metrics: MetricsService;
   /** Stages this instance runs (APP_ROLES); handlers of the others are not subscribed. Default: all. */
   stages?: ReadonlySet<string>;
@@ -285,10 +287,11 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
    * call for the rest, then one apply of all their steps. Throws if the handler or the effects failed.
    */
   private async decideAndApply(run: StageRun, messages: StageMessage[]): Promise<StageOutcome[]> {
-    const finished = run.skipFinished ? await this.deps.effects.finished(messages.map((m) => m.envelope.paymentId)) : NONE;
+    const effects = this.deps.effectsOf?.[run.stage] ?? this.deps.effects;
+    const finished = run.skipFinished ? await effects.finished(messages.map((m) => m.envelope.paymentId)) : NONE;
     const open = finished.size === 0 ? messages : messages.filter((m) => !finished.has(m.envelope.paymentId));
     const decided = open.length === 0 ? [] : holdBackBehindRetries(open, await this.invoke(run, open));
-    await this.deps.effects.apply(decided.flatMap((outcome, i) => (outcome.kind === 'step' ? [{ message: open[i], step: outcome.step }] : [])));
+    await effects.apply(decided.flatMap((outcome, i) => (outcome.kind === 'step' ? [{ message: open[i], step: outcome.step }] : [])));
     if (open === messages) return decided;
     const byMessage = new Map(open.map((m, i) => [m, decided[i]]));
     return messages.map((m) => byMessage.get(m) ?? { kind: 'skip' });

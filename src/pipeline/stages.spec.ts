@@ -6,16 +6,17 @@ describe('topicsOfRoles', () => {
   const roles = (api: boolean, ...stages: Stage[]) => ({ api, stages: new Set(stages) });
 
   it('should be every topic for an instance running everything', () => {
-    expect(topicsOfRoles(roles(true, 'validation', 'fraud', 'ledger'))).toEqual(allTopics());
+    expect(topicsOfRoles(roles(true, 'validation', 'fraud', 'ledger', 'refunds'))).toEqual(allTopics());
   });
 
   it('should be what the intake publishes for an API-only instance', () => {
-    expect(topicsOfRoles(roles(true))).toEqual(['payments.initiated', 'payments.finalized']);
+    expect(topicsOfRoles(roles(true))).toEqual(['payments.initiated', 'payments.finalized', 'refunds.requested', 'refunds.finalized']);
   });
 
   it("should be a stage's input, output, finalized and its dead letters", () => {
     expect(topicsOfRoles(roles(false, 'fraud'))).toEqual(['payments.validated', 'payments.approved', 'payments.finalized', 'payments.validated-dlt']);
     expect(topicsOfRoles(roles(false, 'ledger'))).toEqual(['payments.approved', 'payments.finalized', 'payments.approved-dlt']);
+    expect(topicsOfRoles(roles(false, 'refunds'))).toEqual(['refunds.requested', 'refunds.finalized', 'refunds.requested-dlt']);
   });
 });
 
@@ -23,13 +24,13 @@ describe('APP_ROLES', () => {
   const rolesOf = (APP_ROLES?: string) => rolesOfRoles(AppConfig.fromEnvironment(APP_ROLES === undefined ? {} : { APP_ROLES }).appRoles);
 
   it('should run everything by default', () => {
-    expect(rolesOf()).toEqual({ api: true, stages: new Set(['validation', 'fraud', 'ledger']), names: ['api', 'validation', 'fraud', 'ledger'] });
+    expect(rolesOf()).toEqual({ api: true, stages: new Set(['validation', 'fraud', 'ledger', 'refunds']), names: ['api', 'validation', 'fraud', 'ledger', 'refunds'] });
   });
 
-  it('should take a comma list, in any order, with "workers" for the three stages', () => {
+  it('should take a comma list, in any order, with "workers" for every stage', () => {
     expect(rolesOf('api')).toEqual({ api: true, stages: new Set(), names: ['api'] });
     expect(rolesOf('ledger, validation')).toEqual({ api: false, stages: new Set(['validation', 'ledger']), names: ['validation', 'ledger'] });
-    expect(rolesOf('workers').names).toEqual(['validation', 'fraud', 'ledger']);
+    expect(rolesOf('workers').names).toEqual(['validation', 'fraud', 'ledger', 'refunds']);
   });
 
   it('should refuse an unknown role', () => {
@@ -50,11 +51,12 @@ describe('dependenciesOf (readiness per APP_ROLES)', () => {
 });
 
 describe('STAGE_TABLE', () => {
-  it('should chain the stages: each reads what the one before writes, the last writes only finalized', () => {
-    expect(STAGE_TABLE.map((s) => [s.input, s.output])).toEqual([
-      ['payments.initiated', 'payments.validated'],
-      ['payments.validated', 'payments.approved'],
-      ['payments.approved', null],
+  it('should chain the payment stages (each reads what the one before writes) and keep refunds a stage of their own', () => {
+    expect(STAGE_TABLE.map((s) => [s.input, s.output, s.finalizes])).toEqual([
+      ['payments.initiated', 'payments.validated', 'payments.finalized'],
+      ['payments.validated', 'payments.approved', 'payments.finalized'],
+      ['payments.approved', null, 'payments.finalized'],
+      ['refunds.requested', null, 'refunds.finalized'],
     ]);
   });
 });

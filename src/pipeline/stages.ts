@@ -13,6 +13,10 @@ export const TOPICS = {
   approved: 'payments.approved',
   /** every terminal outcome: completed, declined, rejected, failed */
   finalized: 'payments.finalized',
+  /** intake → the ledger's refunds consumer */
+  refundRequested: 'refunds.requested',
+  /** every refund's outcome: succeeded, declined, failed */
+  refundFinalized: 'refunds.finalized',
 } as const;
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
@@ -25,8 +29,10 @@ export interface StageSpec {
   stage: string;
   /** The topic its consumer group reads. */
   input: TopicName;
-  /** Where it hands a payment on; null for the last stage. Every stage also writes `finalized`. */
+  /** Where it hands a payment on; null for the last stage. */
   output: TopicName | null;
+  /** Where it announces the outcomes it ends. */
+  finalizes: TopicName;
   /**
    * What it cannot work without. Kafka and PostgreSQL for every stage (terminal rows). Redis only where
    * the decision needs it (fraud's velocity windows): the others update the Redis view best-effort,
@@ -40,9 +46,11 @@ export interface StageSpec {
  * consumer-lag gauges all read it. Each stage is one consumer group, `<prefix>payments-<stage>`.
  */
 export const STAGE_TABLE = [
-  { stage: 'validation', input: TOPICS.initiated, output: TOPICS.validated, dependencies: ['kafka', 'db'] },
-  { stage: 'fraud', input: TOPICS.validated, output: TOPICS.approved, dependencies: ['kafka', 'redis', 'db'] },
-  { stage: 'ledger', input: TOPICS.approved, output: null, dependencies: ['kafka', 'db'] },
+  { stage: 'validation', input: TOPICS.initiated, output: TOPICS.validated, finalizes: TOPICS.finalized, dependencies: ['kafka', 'db'] },
+  { stage: 'fraud', input: TOPICS.validated, output: TOPICS.approved, finalizes: TOPICS.finalized, dependencies: ['kafka', 'redis', 'db'] },
+  { stage: 'ledger', input: TOPICS.approved, output: null, finalizes: TOPICS.finalized, dependencies: ['kafka', 'db'] },
+  /** Refunds are posted by the ledger module, in a consumer group of their own (a payer's refunds keep their order). */
+  { stage: 'refunds', input: TOPICS.refundRequested, output: null, finalizes: TOPICS.refundFinalized, dependencies: ['kafka', 'db'] },
 ] as const satisfies readonly StageSpec[];
 
 export type Stage = (typeof STAGE_TABLE)[number]['stage'];
@@ -53,10 +61,11 @@ export function stageSpec(stage: Stage): StageSpec {
 }
 
 /**
- * The HTTP intake as the table sees it: it publishes payments.initiated (and finalized, for a payment
- * it could not confirm) and needs Redis for idempotency keys and order claims.
+ * The HTTP intake as the table sees it: it publishes payments.initiated and refunds.requested (and
+ * their finalized topics, for what it could not confirm) and needs Redis for idempotency keys, order
+ * claims and refund reservations.
  */
-const API_ROLE = { topics: [TOPICS.initiated, TOPICS.finalized], dependencies: DEPENDENCIES } as const;
+const API_ROLE = { topics: [TOPICS.initiated, TOPICS.finalized, TOPICS.refundRequested, TOPICS.refundFinalized], dependencies: DEPENDENCIES } as const;
 
 /** Every topic the app creates at start-up: the table's, and the dead letters of each stage's input. */
 export function allTopics(): string[] {
@@ -79,7 +88,7 @@ export interface AppRoles {
 export function topicsOfRoles(roles: Pick<AppRoles, 'api' | 'stages'>): string[] {
   const used = new Set<string>(roles.api ? API_ROLE.topics : []);
   for (const spec of STAGE_TABLE.filter((s) => roles.stages.has(s.stage))) {
-    [spec.input, deadLetterTopicOf(spec.input), TOPICS.finalized, ...(spec.output ? [spec.output] : [])].forEach((t) => used.add(t));
+    [spec.input, deadLetterTopicOf(spec.input), spec.finalizes, ...(spec.output ? [spec.output] : [])].forEach((t) => used.add(t));
   }
   return allTopics().filter((t) => used.has(t));
 }

@@ -4,7 +4,7 @@ import { STATE_SETTINGS, type StateSettings } from './state-settings.js';
 import { luaCommand, type LuaCommand } from '../redis/lua-command.js';
 import { REDIS } from '../redis/redis.module.js';
 import { STATUS_RANK, type PaymentStage, type PaymentStatus } from '../pipeline/payment-status.js';
-import { PaymentView, type AppendResult, type CurrentState, type HistoryEntry, type StateTransition } from '../pipeline/payment-view.js';
+import { PaymentView, refundsOf, type AppendResult, type CurrentState, type HistoryEntry, type StateTransition } from '../pipeline/payment-view.js';
 
 /**
  * Appends transitions atomically, in order (a batch's, or one): each deduplicated by eventId, added to
@@ -59,6 +59,7 @@ return statuses
 export class PaymentStateStore implements PaymentView {
   private readonly appendTransitions: LuaCommand;
   private readonly readStatuses: LuaCommand;
+  private readonly raiseRefunded: LuaCommand;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -66,6 +67,7 @@ export class PaymentStateStore implements PaymentView {
   ) {
     this.appendTransitions = luaCommand(redis, 'paymentStateAppendAll', 'dynamic', APPEND_SCRIPT);
     this.readStatuses = luaCommand(redis, 'paymentStatuses', 'dynamic', STATUSES_SCRIPT);
+    this.raiseRefunded = luaCommand(redis, 'paymentRaiseRefunded', 1, RAISE_REFUNDED);
   }
 
   async append(transition: StateTransition): Promise<AppendResult> {
@@ -124,7 +126,12 @@ export class PaymentStateStore implements PaymentView {
       stage: hash.stage as PaymentStage,
       reason: hash.reason || undefined,
       updatedAt: hash.updatedAt,
+      ...refundsOf(hash.status, hash.amount, hash.currency, hash.amountRefundedMinor),
     };
+  }
+
+  async noteRefunded(paymentId: string, amountRefundedMinor: string): Promise<void> {
+    await this.raiseRefunded(this.keysOf(paymentId).state, amountRefundedMinor);
   }
 
   /** The payment's transitions in the order the status machine runs them (replayed from its stream). */
@@ -155,6 +162,14 @@ export class PaymentStateStore implements PaymentView {
     };
   }
 }
+
+/** Raises the refunded total of a payment the view holds (totals only grow; a late, smaller one is ignored). */
+const RAISE_REFUNDED = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local current = tonumber(redis.call('HGET', KEYS[1], 'amountRefundedMinor') or '0')
+if tonumber(ARGV[1]) > current then redis.call('HSET', KEYS[1], 'amountRefundedMinor', ARGV[1]) return 1 end
+return 0
+`;
 
 /** The one stream of every transition of every payment, for Redis consumer groups and replay. */
 export const GLOBAL_STREAM = 'payments';
