@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { createEnvelope, stepEventId, type EventEnvelope } from './event-envelope.js';
-import { PermanentEventError, type DecidedStep, type StageEffects, type StageMessage, type StageOutcome } from './stage-batch.js';
+import { decideEach, type DecidedStep, type StageEffects, type StageMessage, type StageOutcome } from './stage-batch.js';
 import { stageSpec, TOPICS, type Stage } from './stages.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { StateTransition } from './payment-view.js';
@@ -45,29 +45,12 @@ export const finishAs = (event: EventEnvelope<PaymentPayload>, outcome: Terminal
 /** The outcome "announce what the stage recorded" for a stage's batch handler. */
 export const announce = (event: EventEnvelope<PaymentPayload>, record: PaymentRecord): StageOutcome<PaymentStep> => ({ kind: 'step', step: { kind: 'announce', event, record } });
 
-/**
- * A stage batch as payment events: a message that is not one ends as a dead letter at once, and
- * `decide` gets the others, in offset order, answering one outcome each.
- */
-export async function decideEachPayment(
+/** A stage batch as payment events (decideEach with the payment's assertions). */
+export function decideEachPayment(
   batch: StageMessage[],
   decide: (payments: EventEnvelope<PaymentPayload>[]) => Promise<StageOutcome<PaymentStep>[]>,
 ): Promise<StageOutcome<PaymentStep>[]> {
-  const outcomes = new Array<StageOutcome<PaymentStep>>(batch.length);
-  const payments: EventEnvelope<PaymentPayload>[] = [];
-  const positions: number[] = [];
-  batch.forEach((message, i) => {
-    try {
-      payments.push(asPaymentEvent(message.envelope));
-      positions.push(i);
-    } catch (error) {
-      if (!(error instanceof PermanentEventError)) throw error;
-      outcomes[i] = { kind: 'dead-letter', error };
-    }
-  });
-  const decided = payments.length > 0 ? await decide(payments) : [];
-  positions.forEach((position, j) => (outcomes[position] = decided[j]));
-  return outcomes;
+  return decideEach(batch, asPaymentEvent, decide);
 }
 
 function outputOf(stage: Stage): string {

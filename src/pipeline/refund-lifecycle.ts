@@ -5,7 +5,7 @@ import { EventBus, PaymentView, type OutgoingEvent } from './ports.js';
 import type { RefundRecord } from './refund-record.entity.js';
 import { RefundRecords } from './refund-records.repository.js';
 import { asRefundEvent, REFUND_EVENT_TYPES, type FinalizedRefundPayload, type RefundPayload } from './refund-events.js';
-import { PermanentEventError, type DecidedStep, type StageEffects, type StageMessage, type StageOutcome } from './stage-batch.js';
+import { decideEach, type DecidedStep, type StageEffects, type StageMessage, type StageOutcome } from './stage-batch.js';
 import { TOPICS } from './stages.js';
 
 /** What the refunds stage decided for one refund: announce the outcome that stands (the ledger recorded it). */
@@ -23,25 +23,11 @@ const TYPE_BY_STATUS = {
 } as const;
 
 /** A stage batch as refund events: one that is not a refund is a dead letter at once. */
-export async function decideEachRefund(
+export function decideEachRefund(
   batch: StageMessage[],
   decide: (refunds: EventEnvelope<RefundPayload>[]) => Promise<StageOutcome<RefundStep>[]>,
 ): Promise<StageOutcome<RefundStep>[]> {
-  const outcomes = new Array<StageOutcome<RefundStep>>(batch.length);
-  const refunds: EventEnvelope<RefundPayload>[] = [];
-  const positions: number[] = [];
-  batch.forEach((message, i) => {
-    try {
-      refunds.push(asRefundEvent(message.envelope));
-      positions.push(i);
-    } catch (error) {
-      if (!(error instanceof PermanentEventError)) throw error;
-      outcomes[i] = { kind: 'dead-letter', error };
-    }
-  });
-  const decided = refunds.length > 0 ? await decide(refunds) : [];
-  positions.forEach((position, j) => (outcomes[position] = decided[j]));
-  return outcomes;
+  return decideEach(batch, asRefundEvent, decide);
 }
 
 /**

@@ -67,3 +67,29 @@ export function holdBackBehindRetries<Step>(messages: StageMessage[], outcomes: 
     return outcome;
   });
 }
+
+/**
+ * A stage batch as the events a stage understands: a message `parse` refuses (a PermanentEventError)
+ * ends as a dead letter at once, and `decide` gets the others, in offset order, answering one outcome each.
+ */
+export async function decideEach<Event, Step>(
+  batch: StageMessage[],
+  parse: (envelope: EventEnvelope<unknown>) => Event,
+  decide: (events: Event[]) => Promise<StageOutcome<Step>[]>,
+): Promise<StageOutcome<Step>[]> {
+  const outcomes = new Array<StageOutcome<Step>>(batch.length);
+  const events: Event[] = [];
+  const positions: number[] = [];
+  batch.forEach((message, i) => {
+    try {
+      events.push(parse(message.envelope));
+      positions.push(i);
+    } catch (error) {
+      if (!(error instanceof PermanentEventError)) throw error;
+      outcomes[i] = { kind: 'dead-letter', error };
+    }
+  });
+  const decided = events.length > 0 ? await decide(events) : [];
+  positions.forEach((position, j) => (outcomes[position] = decided[j]));
+  return outcomes;
+}
