@@ -39,6 +39,7 @@ export interface CreateRefundResult {
   replayed: boolean;
 }
 
+const IN_FLIGHT = Symbol('in flight');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -113,7 +114,8 @@ export class RefundsIntake {
 
   /** A payment's refunds, newest first: those that ended (PostgreSQL) and those in flight (Redis). */
   async ofPayment(paymentId: string, merchantId?: string): Promise<RefundView[]> {
-    await this.payment(paymentId, merchantId);
+    // A payment still in flight has no refunds yet.
+    if ((await this.payment(paymentId, merchantId)) === IN_FLIGHT) return [];
     const [ended, pending] = await Promise.all([this.unavailableUnless(() => this.refunds.ofPayment(paymentId)), this.reservations.pending(paymentId).catch(() => [])]);
     const endedIds = new Set(ended.map((r) => r.id));
     return [...ended.map(viewOfRecord), ...pending.filter((p) => !endedIds.has(p.refundId)).map(viewOfPending)].sort((a, b) => b.requestedAt.localeCompare(a.requestedAt));
@@ -185,11 +187,15 @@ export class RefundsIntake {
   /** The payment, if it is the merchant's and COMPLETED; 404 for another merchant's or an unknown one, 409 otherwise. */
   private async refundable(paymentId: string, merchantId?: string): Promise<PaymentRecord> {
     const payment = await this.payment(paymentId, merchantId);
-    if (payment.status !== 'COMPLETED') throw new RefundError(RefundErrorCode.PaymentNotRefundable, `Payment ${paymentId} is ${payment.status}; only a COMPLETED payment can be refunded.`);
+    const status = payment === IN_FLIGHT ? 'still in flight' : payment.status;
+    if (payment === IN_FLIGHT || payment.status !== 'COMPLETED') {
+      throw new RefundError(RefundErrorCode.PaymentNotRefundable, `Payment ${paymentId} is ${status}; only a COMPLETED payment can be refunded.`);
+    }
     return payment;
   }
 
-  private async payment(paymentId: string, merchantId?: string): Promise<PaymentRecord> {
+  /** The payment's row; IN_FLIGHT while only the Redis view knows it; 404 for an unknown one or another merchant's. */
+  private async payment(paymentId: string, merchantId?: string): Promise<PaymentRecord | typeof IN_FLIGHT> {
     const notFound = new PaymentError(PaymentErrorCode.PaymentNotFound, `No payment ${paymentId}.`);
     if (!UUID.test(paymentId)) throw notFound;
     const payment = await this.unavailableUnless(() => this.payments.findById(paymentId));
@@ -197,10 +203,10 @@ export class RefundsIntake {
       if (merchantId !== undefined && payment.merchantId !== merchantId) throw notFound;
       return payment;
     }
-    // No terminal row yet: in flight if the Redis view knows it (409), unknown otherwise (404).
+    // No terminal row yet: in flight if the Redis view knows it, unknown otherwise.
     const current = await this.view.current(paymentId).catch(() => null);
     if (!current || (merchantId !== undefined && current.merchantId !== merchantId)) throw notFound;
-    throw new RefundError(RefundErrorCode.PaymentNotRefundable, `Payment ${paymentId} is ${current.status}; only a COMPLETED payment can be refunded.`);
+    return IN_FLIGHT;
   }
 
   /** Redis, PostgreSQL or Kafka away: 503 with Retry-After, as for payments. */
