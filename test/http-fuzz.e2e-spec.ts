@@ -135,6 +135,8 @@ const path: fc.Arbitrary<string> = fc.oneof(
   { arbitrary: fc.constant('/api/payments'), weight: 10 },
   { arbitrary: segment.map((id) => `/api/payments/${id}`), weight: 3 },
   { arbitrary: segment.map((id) => `/api/payments/${id}/events`), weight: 2 },
+  { arbitrary: segment.map((id) => `/api/payments/${id}/refunds`), weight: 2 },
+  { arbitrary: segment.map((id) => `/api/refunds/${id}`), weight: 1 },
   { arbitrary: segment.map((id) => `/api/accounts/${id}/deposits`), weight: 3 },
   { arbitrary: segment.map((id) => `/api/accounts/${id}/balances`), weight: 1 },
   { arbitrary: fc.string({ maxLength: 12 }).map((limit) => `/api/admin/dead-letters?limit=${encodeURIComponent(limit)}`), weight: 1 },
