@@ -238,16 +238,20 @@ function viewOfPending(refund: PendingRefund): RefundView {
   };
 }
 
+/** An ended refund: the pending view of the same fields, with its outcome. */
 function viewOfRecord(refund: RefundRecord): RefundView {
   return {
-    refundId: refund.id,
-    paymentId: refund.paymentId,
-    amount: formatMinorUnits(BigInt(refund.amountMinor), refund.currency as CurrencyCode),
-    currency: refund.currency,
+    ...viewOfPending({
+      refundId: refund.id,
+      paymentId: refund.paymentId,
+      merchantId: refund.merchantId,
+      amountMinor: refund.amountMinor,
+      currency: refund.currency,
+      ...(refund.reason !== null && { reason: refund.reason }),
+      ...(refund.description !== null && { description: refund.description }),
+      requestedAt: refund.requestedAt.toISOString(),
+    }),
     status: refund.status,
     ...(refund.outcomeReason !== null && { outcomeReason: refund.outcomeReason }),
-    ...(refund.reason !== null && { reason: refund.reason }),
-    ...(refund.description !== null && { description: refund.description }),
-    requestedAt: refund.requestedAt.toISOString(),
   };
 }
