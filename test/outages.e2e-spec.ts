@@ -4,7 +4,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { createEnvelope } from '../src/pipeline/event-envelope.js';
-import { TOPICS } from '../src/pipeline/stages.js';
+import { KafkaTopics } from '../src/kafka/kafka-topics.js';
+import { STAGES, TOPICS } from '../src/pipeline/stages.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
 import { CLAIM_LEASE_SECONDS } from '../src/payments/idempotency.store.js';
 import { keyedPaymentId } from '../src/payments/keyed-payment-id.js';
@@ -58,7 +59,24 @@ describe('outages of Kafka, Redis and PostgreSQL (private servers)', () => {
   const pay = (body: { orderId: string; userId: string; amount: string }, headers: Record<string, string> = {}) =>
     request(`${api}/api/payments`, { body: { ...body, currency: 'USD' }, headers });
   const settled = (paymentId: string, timeoutMs = 30_000) =>
-    eventually(() => request(`${api}/api/payments/${paymentId}`), (r) => TERMINAL.includes(r.body?.status), timeoutMs, `payment ${paymentId} terminal`).then((r) => r.body);
+    eventually(() => request(`${api}/api/payments/${paymentId}`), (r) => TERMINAL.includes(r.body?.status), timeoutMs, `payment ${paymentId} terminal`).then(
+      (r) => r.body,
+      async (error: Error) => {
+        throw new Error(`${error.message}\nstage groups: ${await stageGroups().catch((e: Error) => e.message)}`);
+      },
+    );
+  /** Each stage group's state and members, for a payment that did not end: which stage stopped consuming. */
+  const stageGroups = async () => {
+    const admin = new Kafka({ clientId: 'outages-diagnosis', brokers: [stack.servers.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const topics = new KafkaTopics(running.config);
+      const { groups } = await admin.describeGroups(STAGES.map((stage) => topics.consumerGroup(stage)));
+      return JSON.stringify(groups.map((g) => ({ group: g.groupId, state: g.state, members: g.members.map((m) => m.clientId) })));
+    } finally {
+      await admin.disconnect();
+    }
+  };
   const rowsOfOrder = (orderId: string): Promise<{ id: string; status: string; reason: string | null; amount_minor: string; accepted_at: Date }[]> =>
     dataSource.query(`SELECT id, status, reason, amount_minor::text, accepted_at FROM payments WHERE order_id = $1 ORDER BY accepted_at`, [orderId]);
   const balance = async (userId: string) =>

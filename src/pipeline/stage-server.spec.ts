@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { AppConfig } from '../config/app-config.js';
 import type { MetricsService } from '../metrics/metrics.service.js';
 import type { EventPublisher, OutgoingRecord } from '../kafka/event-publisher.js';
@@ -12,7 +12,7 @@ import type { DecidedStep, StageMessage, StageOutcome } from './stage-batch.js';
 type Handler = (batch: StageMessage[]) => Promise<StageOutcome[]>;
 
 /** The transport with fake ports: what it publishes, dead-letters, applies and commits is recorded in `log`. */
-function harness(handler: Handler, options: { finished?: string[]; batchMaxRecords?: number } = {}) {
+function harness(handler: Handler, options: { finished?: string[]; batchMaxRecords?: number; kafkaFor?: () => Kafka } = {}) {
   const config = AppConfig.fromEnvironment({
     STAGE_MAX_ATTEMPTS: '3',
     STAGE_RETRY_INITIAL_MS: '1',
@@ -31,9 +31,11 @@ function harness(handler: Handler, options: { finished?: string[]; batchMaxRecor
   const server = new KafkaStageServer({
     options: config.pipeline,
     traceLevel: config.paymentTraceLevel,
-    kafkaFor: () => {
-      throw new Error('the harness feeds batches itself');
-    },
+    kafkaFor:
+      options.kafkaFor ??
+      (() => {
+        throw new Error('the harness feeds batches itself');
+      }),
     topics: new KafkaTopics(config),
     publisher,
     metrics,
@@ -65,7 +67,7 @@ function harness(handler: Handler, options: { finished?: string[]; batchMaxRecor
     } as unknown as EachBatchPayload;
     await (server as unknown as { processBatch(p: EachBatchPayload, group: string, stage: string): Promise<void> }).processBatch(payload, 'group', 'validation');
   };
-  return { run, log, letters, handlerCalls };
+  return { run, log, letters, handlerCalls, server };
 }
 
 /** A record as the broker hands it over: `paymentId` doubles as the step the fake handler answers. */
@@ -142,5 +144,42 @@ describe('KafkaStageServer (batch-native stages)', () => {
     await run([garbage, record(1, 'a', 'a1')]);
     expect(letters).toMatchObject([{ offset: '0', attempts: 1, value: 'not json', envelope: null }]);
     expect(log).toEqual(['dlt payments.initiated-dlt', 'apply a1', 'resolve 1', 'commit']);
+  });
+
+  it('starts a new consumer for a stage whose consumer kafkajs stopped for good (a crash it would not restart)', async () => {
+    const consumers: { crash: (restart: boolean) => void; runs: number; disconnects: number }[] = [];
+    const kafka = {
+      consumer: () => {
+        const listeners = new Map<string, (event: unknown) => void>();
+        const fake = { runs: 0, disconnects: 0, crash: (restart: boolean) => listeners.get('consumer.crash')?.({ payload: { error: new TypeError('boom'), groupId: 'g', restart } }) };
+        consumers.push(fake);
+        return {
+          events: { GROUP_JOIN: 'consumer.group_join', CRASH: 'consumer.crash' },
+          on: (event: string, listener: (event: unknown) => void) => listeners.set(event, listener),
+          connect: async () => undefined,
+          subscribe: async () => undefined,
+          run: async () => void fake.runs++,
+          disconnect: async () => void fake.disconnects++,
+        } as unknown as Consumer;
+      },
+    } as unknown as Kafka;
+    const { server } = harness(async () => [], { kafkaFor: () => kafka });
+    await new Promise<void>((resolve, reject) => server.listen((error) => (error ? reject(error as Error) : resolve())));
+    try {
+      expect(consumers.map((c) => c.runs)).toEqual([1]);
+      consumers[0].crash(true); // kafkajs restarts this one itself
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(consumers).toHaveLength(1);
+      consumers[0].crash(false);
+      for (let i = 0; i < 100 && consumers.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(consumers.map((c) => [c.runs, c.disconnects])).toEqual([
+        [1, 1],
+        [1, 0],
+      ]);
+    } finally {
+      await server.close();
+    }
+    expect(consumers[1].disconnects).toBe(1);
   });
 });

@@ -54,6 +54,7 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
   private readonly log = new Logger(KafkaStageServer.name);
   private readonly trace: PaymentTrace;
   private readonly consumers: Consumer[] = [];
+  private closing = false;
   private readonly deadLetters: StageDeadLetters;
   private readonly firstPasses = new Map<MessageHandler, Coalescer<{ run: StageRun; messages: StageMessage[] }, StageOutcome[]>[]>();
 
@@ -71,6 +72,7 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.consumers.map((consumer) => consumer.disconnect()));
     this.consumers.length = 0;
   }
@@ -114,17 +116,45 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
       this.deps.metrics.partitionsAssigned(groupId, logicalTopics.map((t) => topics.physical(t)), payload.memberAssignment);
       this.log.log(`Stage ${stage} holds ${JSON.stringify(payload.memberAssignment)} of group ${groupId}`);
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics: logicalTopics.map((t) => topics.physical(t)), fromBeginning: true });
-    await consumer.run({
-      autoCommit: true,
-      autoCommitInterval: 1000,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: options.partitionsConcurrency,
-      eachBatch: (payload) => this.processBatch(payload, groupId, stage),
+    // kafkajs restarts its consumer only after an error it deems retriable; after any other it has left
+    // the group and stays stopped, and the stage would consume nothing until the process restarts.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) void this.replaceConsumer(stage, logicalTopics, consumer, payload.error);
     });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: logicalTopics.map((t) => topics.physical(t)), fromBeginning: true });
+      await consumer.run({
+        autoCommit: true,
+        autoCommitInterval: 1000,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: options.partitionsConcurrency,
+        eachBatch: (payload) => this.processBatch(payload, groupId, stage),
+      });
+    } catch (error) {
+      await consumer.disconnect().catch(() => undefined);
+      throw error;
+    }
     this.consumers.push(consumer);
     this.log.log(`Stage ${stage} consuming ${logicalTopics.join(', ')} as group ${groupId}`);
+  }
+
+  /** A new consumer for a stage whose consumer kafkajs gave up on, tried with backoff until it runs (or the server closes). */
+  private async replaceConsumer(stage: string, logicalTopics: string[], stopped: Consumer, error: Error): Promise<void> {
+    this.log.error(`Stage ${stage}: kafkajs stopped its consumer for good (${error.name}: ${error.message}); starting a new one`);
+    const index = this.consumers.indexOf(stopped);
+    if (index >= 0) this.consumers.splice(index, 1);
+    await stopped.disconnect().catch(() => undefined);
+    for (let attempt = 1; !this.closing; attempt++) {
+      await sleep(this.backoff(attempt));
+      if (this.closing) return;
+      try {
+        await this.startStage(stage, logicalTopics);
+        return;
+      } catch (startError) {
+        this.log.error(`Stage ${stage}: its new consumer did not start (${(startError as Error).message}); trying again`);
+      }
+    }
   }
 
   /**
