@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { hashApiKey, mintApiKey } from '../src/auth/api-keys.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
 import { RefundsService } from '../src/ledger/refunds.service.js';
+import { REDIS } from '../src/redis/redis.module.js';
 import { request } from './support/http.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
 
@@ -104,6 +106,20 @@ describe('refunds (real Kafka, Redis and PostgreSQL)', () => {
     expect(refunded).toBe('9999');
     const transfers: { n: string }[] = await dataSource.query(`SELECT count(*)::text AS n FROM ledger_transfers WHERE code = 'REFUND' AND refund_id = ANY($1::uuid[])`, [[first.body.refundId, rest.body.refundId]]);
     expect(transfers[0].n).toBe('2');
+
+    // The payment's Redis stream shows each refund's steps after COMPLETED (history only: its status stays).
+    const history = await until(async () => (await call(`/api/payments/${paymentId}/events`)).body, (h) => h.filter((e: { status: string }) => e.status === 'REFUNDED').length === 2, 'both REFUNDED steps in the history');
+    expect(history.map((e: { status: string; stage: string; detail?: { refundId?: string; amount?: string; source?: string } }) => [e.status, e.stage, e.detail?.refundId, e.detail?.amount, e.detail?.source])).toEqual([
+      ['PENDING', 'intake', undefined, undefined, undefined],
+      ['VALIDATED', 'validation', undefined, undefined, undefined],
+      ['APPROVED', 'fraud', undefined, undefined, undefined],
+      ['COMPLETED', 'ledger', undefined, undefined, undefined],
+      ['REFUND_PENDING', 'intake', first.body.refundId, '30.00', undefined],
+      ['REFUNDED', 'refunds', first.body.refundId, '30.00', undefined],
+      ['REFUND_PENDING', 'intake', rest.body.refundId, '69.99', undefined],
+      ['REFUNDED', 'refunds', rest.body.refundId, '69.99', undefined],
+    ]);
+    expect((await call(`/api/payments/${paymentId}`)).body).toMatchObject({ status: 'COMPLETED', stage: 'ledger' });
   });
 
   it('lets 20 concurrent refunds of 10.00 on a 99.99 payment refund at most 99.99, and the ledger agrees', async () => {
@@ -135,8 +151,21 @@ describe('refunds (real Kafka, Redis and PostgreSQL)', () => {
     expect(other.status).toBe(422);
     expect(other.body.error.code).toBe('idempotency_key_reused');
     await refundEnded(first.body.refundId);
+
+    // Redis forgets the key and the payment's reservations (a flush, a failover): PostgreSQL still knows
+    // the refund the key named, so the retry is its replay, and the key with another amount still 422.
+    const redis = running.app.get<Redis>(REDIS);
+    expect(await redis.del(`idempotency:${MERCHANT}:refund:${paymentId}:${key}`, `refunds-pending:${paymentId}`, `refund:${first.body.refundId}`)).toBeGreaterThanOrEqual(1);
+    const recalled = await call(`/api/payments/${paymentId}/refunds`, { body: { amount: '5.00' }, idempotencyKey: key });
+    expect(recalled).toMatchObject({ status: 202, body: { refundId: first.body.refundId, status: 'SUCCEEDED', amount: '5.00' } });
+    expect(recalled.headers.get('idempotent-replayed')).toBe('true');
+    await redis.del(`idempotency:${MERCHANT}:refund:${paymentId}:${key}`);
+    expect((await call(`/api/payments/${paymentId}/refunds`, { body: { amount: '6.00' }, idempotencyKey: key })).body.error?.code).toBe('idempotency_key_reused');
+
     const rows: { n: string }[] = await dataSource.query(`SELECT count(*)::text AS n FROM refunds WHERE payment_id = $1`, [paymentId]);
     expect(rows[0].n).toBe('1');
+    const [{ refunded }]: { refunded: string }[] = await dataSource.query(`SELECT amount_refunded_minor::text AS refunded FROM payments WHERE id = $1`, [paymentId]);
+    expect(refunded).toBe('500');
   });
 
   it("answers 404 for another merchant's payment and 409 for a payment that did not complete, and moves nothing", async () => {
@@ -185,6 +214,11 @@ describe('refunds (real Kafka, Redis and PostgreSQL)', () => {
     const refund = await call(`/api/payments/${paymentId}/refunds`, { body: { amount: '40.00' } });
     expect(refund.status).toBe(202);
     expect(await refundEnded(refund.body.refundId)).toMatchObject({ status: 'DECLINED', outcomeReason: 'MERCHANT_INSUFFICIENT_FUNDS' });
+    const history = await until(async () => (await call(`/api/payments/${paymentId}/events`)).body, (h) => h.some((e: { status: string }) => e.status === 'REFUND_DECLINED'), 'the REFUND_DECLINED step');
+    expect(history.slice(-2)).toMatchObject([
+      { status: 'REFUND_PENDING', stage: 'intake', detail: { refundId: refund.body.refundId } },
+      { status: 'REFUND_DECLINED', stage: 'refunds', reason: 'MERCHANT_INSUFFICIENT_FUNDS', detail: { refundId: refund.body.refundId, amount: '40.00' } },
+    ]);
     expect(await balanceMinor(walletOf(userId))).toBe(walletBefore);
     expect(await balanceMinor(merchantAccount)).toBe(0n);
     expect(await checkLedgerInvariants(dataSource.manager)).toEqual([]);

@@ -3,7 +3,10 @@ import { retryAfter } from '../errors/app-error.js';
 import { PaymentError, PaymentErrorCode } from './payment-errors.js';
 import type { CurrencyCode } from '../money/currencies.js';
 import { formatMinorUnits } from '../money/money.js';
-import { refundsOf, type CurrentState, type HistoryEntry } from '../pipeline/payment-view.js';
+import { inMachineOrder, refundsOf, type CurrentState, type HistoryEntry } from '../pipeline/payment-view.js';
+import { refundTransitionOf } from '../pipeline/refund-lifecycle.js';
+import type { RefundRecord } from '../pipeline/refund-record.entity.js';
+import { RefundRecords } from '../pipeline/refund-records.repository.js';
 import { PaymentView } from '../pipeline/ports.js';
 import { isTerminal, type PaymentStatus } from '../pipeline/payment-status.js';
 import { paymentOfRecord, snapshotOf } from '../pipeline/payment-events.js';
@@ -28,6 +31,7 @@ export class PaymentQueryService {
   constructor(
     private readonly state: PaymentView,
     private readonly records: PaymentRecords,
+    private readonly refunds: RefundRecords,
   ) {}
 
   /**
@@ -65,9 +69,34 @@ export class PaymentQueryService {
     const state = await this.current(paymentId, merchantId);
     const stream = await this.fromRedis(() => this.state.history(paymentId));
     const entries: HistoryEntry[] = stream?.length ? stream : [{ status: 'PENDING', stage: 'intake', at: state.createdAt, detail: FROM_DATABASE }];
-    if (!isTerminal(state.status) || entries.some((entry) => isTerminal(entry.status))) return entries;
-    const terminal: HistoryEntry = { status: state.status, stage: state.stage, at: state.updatedAt, detail: FROM_DATABASE };
-    return [...entries, state.reason ? { ...terminal, reason: state.reason } : terminal];
+    if (!isTerminal(state.status)) return entries;
+    if (!entries.some((entry) => isTerminal(entry.status))) {
+      const terminal: HistoryEntry = { status: state.status, stage: state.stage, at: state.updatedAt, detail: FROM_DATABASE };
+      entries.push(state.reason ? { ...terminal, reason: state.reason } : terminal);
+    }
+    return state.status === 'COMPLETED' ? inMachineOrder([...entries, ...(await this.refundStepsMissingFrom(entries, paymentId))]) : entries;
+  }
+
+  /** The steps of the payment's refunds that ended in PostgreSQL and that the stream has not (or no longer) got. */
+  private async refundStepsMissingFrom(entries: HistoryEntry[], paymentId: string): Promise<HistoryEntry[]> {
+    let refunds: RefundRecord[];
+    try {
+      refunds = await this.refunds.ofPayment(paymentId);
+    } catch (error) {
+      this.logger.warn(`PostgreSQL unavailable for a payment's refunds, answering the stream's history: ${(error as Error).message}`);
+      return [];
+    }
+    const inStream = new Set(entries.map((e) => `${e.status}:${String(e.detail?.refundId)}`));
+    return refunds
+      .flatMap((refund) => {
+        const ids = { refundId: refund.id, paymentId: refund.paymentId, amountMinor: refund.amountMinor, currency: refund.currency as CurrencyCode };
+        // One the intake could not confirm (its client got a 503) was never pending.
+        if (refund.outcomeReason === 'PUBLISH_UNCONFIRMED') return [refundTransitionOf(ids, 'FAILED', 'intake', refund.createdAt.toISOString(), refund.outcomeReason)];
+        const outcomeStage = refund.status === 'FAILED' ? 'dead-letter' : 'refunds';
+        return [refundTransitionOf(ids, 'PENDING', 'intake', refund.requestedAt.toISOString()), refundTransitionOf(ids, refund.status, outcomeStage, refund.createdAt.toISOString(), refund.outcomeReason)];
+      })
+      .filter((step) => !inStream.has(`${step.status}:${step.detail.refundId}`))
+      .map(({ status, stage, at, reason, detail }) => ({ status, stage, at, ...(reason && { reason }), detail: { ...detail, ...FROM_DATABASE } }));
   }
 
   /** The terminal row if PostgreSQL has one; null when it has none or cannot be read (Redis's answer stands). */

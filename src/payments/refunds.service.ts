@@ -12,6 +12,7 @@ import { EventBus, EventPublishError, PaymentView } from '../pipeline/ports.js';
 import { REFUND_EVENT_TYPES, type RefundPayload, type RefundStatus } from '../pipeline/refund-events.js';
 import type { RefundRecord } from '../pipeline/refund-record.entity.js';
 import { RefundRecords } from '../pipeline/refund-records.repository.js';
+import { refundTransitionOf } from '../pipeline/refund-lifecycle.js';
 import { TOPICS } from '../pipeline/stages.js';
 import type { CreateRefundRequest } from './dto/create-refund.request.js';
 import { IdempotencyStore, type StoredResponse } from './idempotency.store.js';
@@ -166,6 +167,10 @@ export class RefundsIntake {
       throw new RefundError(RefundErrorCode.RefundUnavailable, undefined, { headers: retryAfter(1) });
     }
     this.metrics.refundRequested(payload.currency);
+    // Best effort, as a payment's PENDING: the refund is taken, and its outcome comes from PostgreSQL.
+    await this.view
+      .appendRefundSteps([refundTransitionOf(payload, 'PENDING', 'intake', requestedAt)])
+      .catch((error: Error) => this.logger.warn(`Refund ${refundId} accepted but its REFUND_PENDING step was not written: ${error.message}`));
     return acceptedResponse(viewOfPending({ ...pending, amountMinor: reservation.amountMinor }));
   }
 

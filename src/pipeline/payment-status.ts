@@ -23,5 +23,16 @@ export function isTerminal(status: string | undefined | null): boolean {
   return TERMINAL_PAYMENT_STATUSES.includes(status as PaymentStatus);
 }
 
+/**
+ * A refund's steps in its payment's history (REFUND_PENDING at the intake's 202, then one outcome).
+ * They are history only: the payment's status stays COMPLETED, so they have no rank.
+ */
+export const REFUND_HISTORY_STATUSES = ['REFUND_PENDING', 'REFUNDED', 'REFUND_DECLINED', 'REFUND_FAILED'] as const;
+export type RefundHistoryStatus = (typeof REFUND_HISTORY_STATUSES)[number];
+
+export function isRefundHistoryStatus(status: string): status is RefundHistoryStatus {
+  return (REFUND_HISTORY_STATUSES as readonly string[]).includes(status);
+}
+
 /** Which part of the system recorded a transition. */
-export type PaymentStage = 'intake' | 'validation' | 'fraud' | 'ledger' | 'dead-letter';
+export type PaymentStage = 'intake' | 'validation' | 'fraud' | 'ledger' | 'refunds' | 'dead-letter';

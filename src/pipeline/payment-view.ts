@@ -1,6 +1,6 @@
 import type { CurrencyCode } from '../money/currencies.js';
 import { formatMinorUnits, toMinorUnits } from '../money/money.js';
-import type { PaymentStage, PaymentStatus } from './payment-status.js';
+import { isRefundHistoryStatus, STATUS_RANK, type PaymentStage, type PaymentStatus, type RefundHistoryStatus } from './payment-status.js';
 
 /** What every transition carries about the payment, so the current state reads in one O(1) lookup. */
 export interface PaymentSnapshot {
@@ -35,8 +35,27 @@ export interface CurrentState extends PaymentSnapshot {
   refundStatus?: 'partially_refunded' | 'refunded';
 }
 
+/** A refund's step, written to its payment's history only (the payment's current state is untouched). */
+export interface RefundTransition {
+  /** The same id on every redelivery of the step: appending it twice records it once. */
+  eventId: string;
+  paymentId: string;
+  status: RefundHistoryStatus;
+  stage: PaymentStage;
+  at: string;
+  reason?: string;
+  detail: RefundStepDetail;
+}
+
+export type RefundStepDetail = {
+  refundId: string;
+  /** Decimal string in major units. */
+  amount: string;
+  currency: string;
+};
+
 export interface HistoryEntry {
-  status: PaymentStatus;
+  status: PaymentStatus | RefundHistoryStatus;
   stage: PaymentStage;
   at: string;
   reason?: string;
@@ -50,6 +69,8 @@ export type AppendResult = 'appended' | 'duplicate' | 'stale';
 export abstract class PaymentView {
   abstract appendAll(transitions: StateTransition[]): Promise<AppendResult[]>;
   abstract append(transition: StateTransition): Promise<AppendResult>;
+  /** Refund steps, to their payments' streams and the global stream, in one call. */
+  abstract appendRefundSteps(transitions: RefundTransition[]): Promise<AppendResult[]>;
   /** Each payment's current status, null where the view holds none (one round trip). */
   abstract statuses(paymentIds: string[]): Promise<(PaymentStatus | null)[]>;
   abstract status(paymentId: string): Promise<PaymentStatus | null>;
@@ -70,4 +91,23 @@ export function refundsOf(status: string, amount: string, currency: string, amou
     amountRefunded: formatMinorUnits(refunded, currency as CurrencyCode),
     ...(refunded > 0n && { refundStatus: refunded >= total ? 'refunded' : 'partially_refunded' }),
   };
+}
+
+/**
+ * A history in the order its machines run, whatever order the steps arrived in (the intake's PENDING
+ * can land after validation's VALIDATED, a refund's outcome before its REFUND_PENDING): the payment's
+ * steps by rank, then each refund's steps together, refunds in the order they first appear, its
+ * REFUND_PENDING first. Arrival order breaks the remaining ties (Array.sort is stable).
+ */
+export function inMachineOrder(entries: HistoryEntry[]): HistoryEntry[] {
+  const payment = entries.filter((e) => !isRefundHistoryStatus(e.status));
+  const refunds = entries.filter((e) => isRefundHistoryStatus(e.status));
+  const firstSeen = new Map<unknown, number>();
+  refunds.forEach((e, i) => firstSeen.set(e.detail?.refundId, firstSeen.get(e.detail?.refundId) ?? i));
+  const refundOrder = (e: HistoryEntry) => firstSeen.get(e.detail?.refundId)!;
+  const stepOrder = (e: HistoryEntry) => (e.status === 'REFUND_PENDING' ? 0 : 1);
+  return [
+    ...payment.sort((a, b) => STATUS_RANK[a.status as PaymentStatus] - STATUS_RANK[b.status as PaymentStatus]),
+    ...refunds.sort((a, b) => refundOrder(a) - refundOrder(b) || stepOrder(a) - stepOrder(b)),
+  ];
 }

@@ -1,10 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { formatMinorUnits } from '../money/money.js';
 import { createEnvelope, stepEventId, type EventEnvelope } from './event-envelope.js';
 import { EventBus, PaymentView, type OutgoingEvent } from './ports.js';
 import type { RefundRecord } from './refund-record.entity.js';
 import { RefundRecords } from './refund-records.repository.js';
-import { asRefundEvent, REFUND_EVENT_TYPES, type FinalizedRefundPayload, type RefundPayload } from './refund-events.js';
+import { asRefundEvent, REFUND_EVENT_TYPES, type FinalizedRefundPayload, type RefundPayload, type RefundStatus } from './refund-events.js';
+import type { PaymentStage, RefundHistoryStatus } from './payment-status.js';
+import type { RefundTransition } from './payment-view.js';
 import { decideEach, type DecidedStep, type StageEffects, type StageMessage, type StageOutcome } from './stage-batch.js';
 import { TOPICS } from './stages.js';
 
@@ -21,6 +24,34 @@ const TYPE_BY_STATUS = {
   DECLINED: REFUND_EVENT_TYPES.declined,
   FAILED: REFUND_EVENT_TYPES.failed,
 } as const;
+
+/** A refund's step in its payment's history, by the refund's status. */
+const HISTORY_STATUS = {
+  PENDING: 'REFUND_PENDING',
+  SUCCEEDED: 'REFUNDED',
+  DECLINED: 'REFUND_DECLINED',
+  FAILED: 'REFUND_FAILED',
+} as const satisfies Record<RefundStatus, RefundHistoryStatus>;
+
+/** The history step of a refund that reached `status`; one id per refund and step, the same on every redelivery. */
+export function refundTransitionOf(
+  refund: Pick<RefundPayload, 'refundId' | 'paymentId' | 'amountMinor' | 'currency'>,
+  status: RefundStatus,
+  stage: PaymentStage,
+  at: string,
+  reason?: string | null,
+): RefundTransition {
+  const step = HISTORY_STATUS[status];
+  return {
+    eventId: stepEventId(refund.refundId, step),
+    paymentId: refund.paymentId,
+    status: step,
+    stage,
+    at,
+    ...(reason && { reason }),
+    detail: { refundId: refund.refundId, amount: formatMinorUnits(BigInt(refund.amountMinor), refund.currency), currency: refund.currency },
+  };
+}
 
 /** A stage batch as refund events: one that is not a refund is a dead letter at once. */
 export function decideEachRefund(
@@ -50,7 +81,7 @@ export class RefundLifecycle implements StageEffects<RefundStep> {
   }
 
   async apply(steps: DecidedStep<RefundStep>[]): Promise<void> {
-    await this.announce(steps.map(({ step }) => step));
+    await this.announce(steps.map(({ step }) => step), 'refunds');
   }
 
   /** Ends a refund FAILED unless it has an outcome, then announces the outcome that stands (a dead letter). */
@@ -72,11 +103,11 @@ export class RefundLifecycle implements StageEffects<RefundStep> {
       'keep-first',
     );
     if (decidedNow) this.metrics.refundFinalized(record);
-    await this.announce([{ event, record }]);
+    await this.announce([{ event, record }], 'dead-letter');
     return record;
   }
 
-  private async announce(steps: RefundStep[]): Promise<void> {
+  private async announce(steps: RefundStep[], stage: PaymentStage): Promise<void> {
     if (steps.length === 0) return;
     const now = new Date();
     const events: OutgoingEvent[] = steps.map(({ event, record }) => {
@@ -86,7 +117,9 @@ export class RefundLifecycle implements StageEffects<RefundStep> {
       return { topic: TOPICS.refundFinalized, key: event.payload.userId, envelope: createEnvelope(type, event.paymentId, payload, event.correlationId, now, stepEventId(record.id, type)) };
     });
     await this.publisher.publish(events);
-    // Best effort: PostgreSQL holds the total, and the next refund or a status query's fallback brings the view along.
+    // Best effort: PostgreSQL holds the outcome and the total; a status or history query falls back to it.
+    const transitions = steps.map(({ event, record }) => refundTransitionOf(event.payload, record.status, stage, record.createdAt.toISOString(), record.outcomeReason));
+    await this.view.appendRefundSteps(transitions).catch(() => undefined);
     for (const { event, amountRefundedMinor } of steps) {
       if (amountRefundedMinor && amountRefundedMinor !== '0') await this.view.noteRefunded(event.paymentId, amountRefundedMinor).catch(() => undefined);
     }

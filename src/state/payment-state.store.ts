@@ -4,13 +4,25 @@ import { STATE_SETTINGS, type StateSettings } from './state-settings.js';
 import { luaCommand, type LuaCommand } from '../redis/lua-command.js';
 import { REDIS } from '../redis/redis.module.js';
 import { STATUS_RANK, type PaymentStage, type PaymentStatus } from '../pipeline/payment-status.js';
-import { PaymentView, refundsOf, type AppendResult, type CurrentState, type HistoryEntry, type StateTransition } from '../pipeline/payment-view.js';
+import {
+  inMachineOrder,
+  PaymentView,
+  refundsOf,
+  type AppendResult,
+  type CurrentState,
+  type HistoryEntry,
+  type RefundTransition,
+  type StateTransition,
+} from '../pipeline/payment-view.js';
+
+/** One step as the append script takes it: rank -1 for a step of the history only. */
+type AppendedStep = Omit<StateTransition, 'status' | 'payment'> & { status: string; rank: number; payment: { paymentId: string } };
 
 /**
  * Appends transitions atomically, in order (a batch's, or one): each deduplicated by eventId, added to
  * its payment's own stream and to the global stream (approximately trimmed), the current-state hash
  * moved forward only (a late PENDING never overwrites VALIDATED; the payment's own fields are written
- * once), the payment's keys' retention
+ * once; a step without a rank, a refund's, leaves it alone), the payment's keys' retention
  * refreshed. KEYS: the global stream, then state, events and seen of each transition. ARGV: retention,
  * maxlen, then one JSON object per transition (one argument rather than twenty: the client's cost is
  * per argument). Returns one result per transition.
@@ -28,7 +40,10 @@ for t = 1, #ARGV - 2 do
     redis.call('XADD', global, 'MAXLEN', '~', maxlen, '*', 'paymentId', x.payment.paymentId, 'status', x.status, 'stage', x.stage, 'at', x.at, 'reason', x.reason, 'eventId', x.eventId)
     local result = 'stale'
     local currentRank = tonumber(redis.call('HGET', state, 'rank') or '-1')
-    if x.rank > currentRank then
+    if x.rank < 0 then
+      -- A step of the history only (a refund's): the current state stays as it is.
+      result = 'appended'
+    elseif x.rank > currentRank then
       redis.call('HSET', state, 'status', x.status, 'rank', x.rank, 'stage', x.stage, 'reason', x.reason, 'updatedAt', x.at)
       -- The payment's fields are written with the hash's first transition (one that set a rank wrote them all).
       if currentRank < 0 then
@@ -76,23 +91,31 @@ export class PaymentStateStore implements PaymentView {
 
   /** Appends a batch's transitions in one script call, in their order. */
   async appendAll(transitions: StateTransition[]): Promise<AppendResult[]> {
-    if (transitions.length === 0) return [];
+    return this.appendSteps(transitions.map((t) => ({ ...t, rank: STATUS_RANK[t.status] })));
+  }
+
+  /** Refund steps have no rank: the script adds them to the streams and leaves the current state alone. */
+  async appendRefundSteps(transitions: RefundTransition[]): Promise<AppendResult[]> {
+    return this.appendSteps(transitions.map(({ paymentId, ...t }) => ({ ...t, rank: -1, payment: { paymentId } })));
+  }
+
+  private async appendSteps(steps: AppendedStep[]): Promise<AppendResult[]> {
+    if (steps.length === 0) return [];
     const keys: string[] = [GLOBAL_STREAM];
     const args: (string | number)[] = [this.settings.stateRetentionSeconds, this.settings.globalStreamMaxLen];
-    for (const transition of transitions) {
-      const { payment } = transition;
-      const own = this.keysOf(payment.paymentId);
+    for (const step of steps) {
+      const own = this.keysOf(step.payment.paymentId);
       keys.push(own.state, own.events, own.seen);
       args.push(
         JSON.stringify({
-          eventId: transition.eventId,
-          status: transition.status,
-          rank: STATUS_RANK[transition.status],
-          stage: transition.stage,
-          at: transition.at,
-          reason: transition.reason ?? '',
-          detail: transition.detail ? JSON.stringify(transition.detail) : '',
-          payment,
+          eventId: step.eventId,
+          status: step.status,
+          rank: step.rank,
+          stage: step.stage,
+          at: step.at,
+          reason: step.reason ?? '',
+          detail: step.detail ? JSON.stringify(step.detail) : '',
+          payment: step.payment,
         }),
       );
     }
@@ -139,14 +162,12 @@ export class PaymentStateStore implements PaymentView {
     const entries = await this.redis.xrange(this.keysOf(paymentId).events, '-', '+');
     const history = entries.map(([, fields]) => {
       const f = toRecord(fields);
-      const entry: HistoryEntry = { status: f.status as PaymentStatus, stage: f.stage as PaymentStage, at: f.at };
+      const entry: HistoryEntry = { status: f.status as HistoryEntry['status'], stage: f.stage as PaymentStage, at: f.at };
       if (f.reason) entry.reason = f.reason;
       if (f.detail) entry.detail = JSON.parse(f.detail) as Record<string, unknown>;
       return entry;
     });
-    // Stages append concurrently (the intake's PENDING can land after validation's VALIDATED):
-    // the machine's order is the truth, arrival order breaks ties. Array.sort is stable.
-    return history.sort((a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status]);
+    return inMachineOrder(history);
   }
 
   async streamLength(): Promise<{ stream: string; length: number }> {

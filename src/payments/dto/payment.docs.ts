@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { PAYMENT_STATUSES } from '../../pipeline/payment-status.js';
+import { PAYMENT_STATUSES, REFUND_HISTORY_STATUSES } from '../../pipeline/payment-status.js';
 import { SUPPORTED_CURRENCIES } from '../../money/currencies.js';
 
 /** OpenAPI shapes of the responses (documentation only; the services return plain objects). */
@@ -30,7 +30,8 @@ export class AcceptedPaymentDoc {
 }
 
 export class HistoryEntryDoc {
-  @ApiProperty({ enum: PAYMENT_STATUSES }) status!: string;
+  @ApiProperty({ enum: [...PAYMENT_STATUSES, ...REFUND_HISTORY_STATUSES], description: "A refund's steps carry detail.refundId; the payment's status stays COMPLETED." })
+  status!: string;
   @ApiProperty({ example: 'validation' }) stage!: string;
   @ApiProperty({ format: 'date-time' }) at!: string;
   @ApiPropertyOptional() reason?: string;
