@@ -1,6 +1,9 @@
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** The faults `npm run chaos` injects, one at a time and then together, into its private servers and app instances. */
 import type { AppProcess } from '../tools/app-process.js';
 import type { PaymentLoad } from '../tools/load.js';
+import type { RefundLoad } from '../tools/refund-load.js';
 import type { PrivateServers } from '../tools/private-servers.js';
 
 export interface Fault {
@@ -13,8 +16,21 @@ export interface Fault {
   recover(): Promise<void>;
 }
 
-/** The six faults, in the order a full run injects them; `apps` are instance A and instance B. */
-export function chaosFaults({ apps: [appA, appB], servers, load }: { apps: AppProcess[]; servers: PrivateServers; load: PaymentLoad }): Fault[] {
+/** Refunds sent at once right before refund-kill's kill -9, so that some are in flight in every part of their path. */
+const REFUND_BURST = 60;
+
+/** The seven faults, in the order a full run injects them; `apps` are instance A and instance B. */
+export function chaosFaults({
+  apps: [appA, appB],
+  servers,
+  load,
+  refunds,
+}: {
+  apps: AppProcess[];
+  servers: PrivateServers;
+  load: PaymentLoad;
+  refunds: RefundLoad;
+}): Fault[] {
   // A server back is not enough: the instance must answer ready again (its health checks saw it return).
   const thenReady = (bringBack: () => Promise<void>) => async () => {
     await bringBack();
@@ -26,6 +42,18 @@ export function chaosFaults({ apps: [appA, appB], servers, load }: { apps: AppPr
       description: 'kill -9 the app, restart it',
       instances: 1,
       inject: () => appA.kill(),
+      recover: () => appA.start().waitReady(),
+    },
+    {
+      name: 'refund-kill',
+      description: `kill -9 the app while ${REFUND_BURST} refunds are in flight, restart it`,
+      instances: 1,
+      inject: async () => {
+        await refunds.burst(REFUND_BURST);
+        // In the intake (reserved, not yet confirmed by Kafka) and in the refunds consumer (posted, offset not committed).
+        await sleep(100);
+        await appA.kill();
+      },
       recover: () => appA.start().waitReady(),
     },
     {

@@ -32,6 +32,20 @@ export interface FaultResult {
   timeToAllTerminalSeconds: number | null;
   verifyViolations: number;
   verifyDetail: unknown[];
+  /** Refund requests (each sending of the load's plans), their first answers, and those sent again after recovery. */
+  refundsSent: number;
+  refundsUnanswered: number;
+  refundAnswers: Record<string, number>;
+  refundsRetried: Record<string, number>;
+  /** Refunds a 202 named; those without an outcome in PostgreSQL in time; those that moved money other than once. */
+  refundsAccepted: number;
+  refundsLost: number;
+  lostRefundIds: string[];
+  refundsDoubled: number;
+  refundsDoubledDetail: unknown[];
+  /** Refund keys sent more than once that named more than one refund. */
+  refundKeyMismatched: number;
+  refundOutcomes: Record<string, number>;
   pass: boolean;
   error?: string;
 }
@@ -45,9 +59,16 @@ export interface RunSummary {
   totalSeconds: number;
 }
 
-/** Nothing accepted lost, doubled or stuck, no 503 that took a payment, every retry its first answer, every payment ended in time. */
+/**
+ * Nothing accepted lost, doubled or stuck, no 503 that took a payment, every retry its first answer,
+ * every payment ended in time; refunds made under the fault, none lost or doubled, one per key.
+ */
 export function passes(r: Omit<FaultResult, 'pass'>): boolean {
   return (
+    r.refundsAccepted > 0 &&
+    r.refundsLost === 0 &&
+    r.refundsDoubled === 0 &&
+    r.refundKeyMismatched === 0 &&
     r.lost === 0 &&
     r.doubled === 0 &&
     r.completedBehind503 === 0 &&
@@ -73,6 +94,7 @@ export function markdown(summary: RunSummary): string {
       r.stuck,
       r.timeToAllTerminalSeconds === null ? `> ${summary.settings.terminalBoundS}` : r.timeToAllTerminalSeconds.toFixed(1),
       r.verifyViolations,
+      `${r.refundsAccepted} / ${r.refundsLost} / ${r.refundsDoubled + r.refundKeyMismatched}`,
       r.error ? `ERROR: ${r.error}` : r.pass ? 'PASS' : 'FAIL',
     ].join(' | '),
   );
@@ -81,12 +103,12 @@ export function markdown(summary: RunSummary): string {
     '',
     `${summary.machine}; ${JSON.stringify(summary.settings)}; ${summary.totalSeconds.toFixed(0)} s in all.`,
     '',
-    '| fault | sent | accepted (202) | 503 | no answer | lost | doubled | answered 202 sent again: same paymentId | stuck | all terminal after recovery (s) | verify violations | result |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| fault | sent | accepted (202) | 503 | no answer | lost | doubled | answered 202 sent again: same paymentId | stuck | all terminal after recovery (s) | verify violations | refunds accepted / lost / doubled | result |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((row) => `| ${row} |`),
     '',
     ...summary.results.flatMap((r) => [
-      `- **${r.fault}** (${r.description}): fault ${r.faultSeconds.toFixed(1)} s, recovery ${r.recoverySeconds.toFixed(1)} s; outcomes ${JSON.stringify(r.outcomes)}; other answers ${JSON.stringify(r.otherStatuses)}; unanswered sent again ${JSON.stringify(r.retriedNoAnswer)}; answered sent again ${r.answeredRetried} (${r.answeredRetriedReplayed} replayed)`,
+      `- **${r.fault}** (${r.description}): fault ${r.faultSeconds.toFixed(1)} s, recovery ${r.recoverySeconds.toFixed(1)} s; outcomes ${JSON.stringify(r.outcomes)}; other answers ${JSON.stringify(r.otherStatuses)}; unanswered sent again ${JSON.stringify(r.retriedNoAnswer)}; answered sent again ${r.answeredRetried} (${r.answeredRetriedReplayed} replayed); refunds ${JSON.stringify(r.refundOutcomes)}, first answers ${JSON.stringify(r.refundAnswers)}, sent again ${JSON.stringify(r.refundsRetried)}`,
     ]),
     '',
   ].join('\n');

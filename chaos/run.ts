@@ -1,8 +1,9 @@
 /**
- * `npm run chaos`: under steady load, injects faults one at a time and then together into a deployment
- * running on the runner's own private Kafka, Redis and PostgreSQL (never the shared ones), and after each
- * recovery checks that no accepted payment was lost or doubled and that the invariants of `npm run
- * verify` hold. Prints a table, writes JSON and markdown to chaos/results/, exits 1 on any failure.
+ * `npm run chaos`: under steady load (payments, and refunds of a share of them), injects faults one at
+ * a time and then together into a deployment running on the runner's own private Kafka, Redis and
+ * PostgreSQL (never the shared ones), and after each recovery checks that no accepted payment or refund
+ * was lost or doubled and that the invariants of `npm run verify` hold. Prints a table, writes JSON and
+ * markdown to chaos/results/, exits 1 on any failure.
  *
  * Options: --duration S (load per fault, default 60), --outage S (how long a fault lasts, 15),
  * --rate R (requests/s, 150), --faults a,b,… (default all), --terminal-bound S (60),
@@ -17,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { AppConfig } from '../src/config/app-config.js';
 import { AppProcess, runCommand } from '../tools/app-process.js';
 import { DEMO_PAYERS, PaymentLoad } from '../tools/load.js';
+import { RefundLoad } from '../tools/refund-load.js';
 import { chaosFaults } from './faults.js';
 import { writeReport, type FaultResult } from './report.js';
 import { runFault, type ChaosRun } from './runner.js';
@@ -95,8 +97,10 @@ const load = new PaymentLoad({
   idempotencyKeyPrefix: `chaos-${runTag}-`,
   repeatOrderEvery: 25,
 });
-const run: ChaosRun = { apps, load, config: AppConfig.fromEnvironment(appEnv), runDir, log, durationS, outageS, terminalBoundS };
-const FAULTS = chaosFaults({ apps, servers, load });
+// Every 10th accepted payment refunded, once it has had time to complete (tools/refund-load.ts).
+const refunds = new RefundLoad({ targets: [], accepted: () => load.accepted, every: 10, keyPrefix: `chaos-refund-${runTag}-` });
+const run: ChaosRun = { apps, load, refunds, config: AppConfig.fromEnvironment(appEnv), runDir, log, durationS, outageS, terminalBoundS };
+const FAULTS = chaosFaults({ apps, servers, load, refunds });
 
 async function main(): Promise<number> {
   const faults = args.faults ? args.faults.split(',').map((name) => FAULTS.find((f) => f.name === name) ?? fail(`unknown fault ${name}`)) : FAULTS;
@@ -114,7 +118,7 @@ async function main(): Promise<number> {
       try {
         results.push(await runFault(fault, run));
       } catch (error) {
-        await load.stop();
+        await Promise.all([load.stop(), refunds.stop()]);
         log(`${fault.name}: ERROR ${(error as Error).stack}`);
         results.push({ fault: fault.name, description: fault.description, error: (error as Error).message, pass: false } as FaultResult);
         break; // the deployment is in an unknown state: the remaining faults would say nothing

@@ -11,6 +11,7 @@ import { appDataSourceOptions } from '../src/app-data-source.js';
 import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
 import type { AppProcess } from '../tools/app-process.js';
 import { paymentsWithoutRow, waitForTerminal, type PaymentLoad, type SentRequest } from '../tools/load.js';
+import { acceptedRefundIds, type RefundLoad, type SentRefund } from '../tools/refund-load.js';
 import type { Fault } from './faults.js';
 import { passes, type FaultResult } from './report.js';
 
@@ -18,6 +19,8 @@ import { passes, type FaultResult } from './report.js';
 export interface ChaosRun {
   apps: AppProcess[];
   load: PaymentLoad;
+  /** Refunds of a share of the load's completed payments, alongside it. */
+  refunds: RefundLoad;
   config: AppConfig;
   /** Where each fault's requests are written. */
   runDir: string;
@@ -61,16 +64,19 @@ async function sendEach(records: SentRequest[], live: AppProcess[], send: (recor
 }
 
 export async function runFault(fault: Fault, run: ChaosRun): Promise<FaultResult> {
-  const { apps, load, log, durationS } = run;
+  const { apps, load, refunds, log, durationS } = run;
   log(`=== ${fault.name}: ${fault.description}`);
   const wanted = apps.slice(0, fault.instances);
   await Promise.all(wanted.filter((a) => !a.running).map((a) => a.start().waitReady()));
   await Promise.all(apps.slice(fault.instances).map((a) => a.stop()));
   load.setTargets(wanted.map((a) => a.url));
+  refunds.setTargets(wanted.map((a) => a.url));
 
   load.take();
+  refunds.take();
   const loadStarted = Date.now();
   load.start();
+  refunds.start();
   await sleep(durationS * 300);
   const faultAt = Date.now();
   log(`${fault.name}: injecting`);
@@ -84,7 +90,9 @@ export async function runFault(fault: Fault, run: ChaosRun): Promise<FaultResult
   log(`${fault.name}: recovered in ${((recoveredAt - recoverStarted) / 1000).toFixed(1)} s; load goes on`);
   await sleep(Math.max(loadStarted + durationS * 1000 - Date.now(), durationS * 300));
   await load.stop();
+  await refunds.stop();
   const records = load.take();
+  const refundRecords = refunds.take();
 
   // A careful client sends each request that got no answer again, with the same Idempotency-Key.
   const live = apps.filter((a) => a.running);
@@ -104,11 +112,14 @@ export async function runFault(fault: Fault, run: ChaosRun): Promise<FaultResult
   const answered = records.filter((r) => r.status === 202 && r.paymentId && !r.repeatOrder);
   const sample = answered.filter((_, i) => i % Math.max(1, Math.ceil(answered.length / ANSWERED_RETRY_SAMPLE)) === 0);
   await sendEach(sample, live, (r, target) => load.sendAgain(r, target));
+  // The same for refunds: one without an answer, or a 5xx, is sent again with its key.
+  await refunds.retryUnfinished(refundRecords, live.map((a) => a.url));
   const retriesDoneAt = Date.now();
   const stuckKeys = inProgress.filter((r) => r.retry?.code === 'idempotency_request_in_progress').length;
 
   // What the client saw, request by request: every 202's paymentId, every 503, every request without an answer.
   writeFileSync(join(run.runDir, `${fault.name}-requests.jsonl`), records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  writeFileSync(join(run.runDir, `${fault.name}-refunds.jsonl`), refundRecords.map((r) => JSON.stringify(r)).join('\n') + '\n');
 
   const acceptedIds = new Set<string>();
   for (const r of records) {
@@ -120,12 +131,15 @@ export async function runFault(fault: Fault, run: ChaosRun): Promise<FaultResult
   log(`${fault.name}: ${records.length} sent, ${acceptedIds.size} accepted; waiting until every accepted payment is terminal`);
   // Payments accepted on a retry came in after recovery: the bound runs from the later of the two.
   const deadline = Math.max(recoveredAt, retriesDoneAt) + run.terminalBoundS * 1000;
-  const { missing, terminalAt } = await withStores(run.config, async (dataSource) => {
+  const refundIds = acceptedRefundIds(refundRecords);
+  const { missing, terminalAt, refundsMissing } = await withStores(run.config, async (dataSource) => {
     const missing = await waitForTerminal(dataSource, [...acceptedIds], deadline - Date.now());
-    return { missing, terminalAt: missing.length === 0 ? Date.now() : null };
+    const terminalAt = missing.length === 0 ? Date.now() : null;
+    return { missing, terminalAt, refundsMissing: await waitForRefundOutcomes(dataSource, refundIds, deadline - Date.now()) };
   });
 
   const checks = await withStores(run.config, (dataSource, redis) => checkStores(run, fault, records, sample, acceptedIds, dataSource, redis));
+  const refundChecks = await withStores(run.config, (dataSource) => checkRefunds(dataSource, refundRecords));
 
   const mismatched = sample.filter((r) => r.again?.status !== 202 || r.again.paymentId !== r.paymentId);
   const measured: Omit<FaultResult, 'pass'> = {
@@ -158,9 +172,23 @@ export async function runFault(fault: Fault, run: ChaosRun): Promise<FaultResult
     timeToAllTerminalSeconds: terminalAt === null ? null : Math.max(0, (terminalAt - recoveredAt) / 1000),
     verifyViolations: checks.report.violations.length,
     verifyDetail: checks.report.violations.slice(0, 20),
+    refundsSent: refundRecords.length,
+    refundsUnanswered: refundRecords.filter((r) => r.first.status === null).length,
+    refundAnswers: count(refundRecords, (r) => `${r.plan} ${r.first.status ?? r.first.error}${r.first.code ? ` ${r.first.code}` : ''}`),
+    refundsRetried: count(
+      refundRecords.filter((r) => r.retry),
+      (r) => `${r.retry?.status ?? r.retry?.error}${r.retry?.replayed ? ' replayed' : ''}`,
+    ),
+    refundsAccepted: refundIds.length,
+    refundsLost: refundsMissing.length,
+    lostRefundIds: refundsMissing.slice(0, 20),
+    refundsDoubled: refundChecks.doubled.length,
+    refundsDoubledDetail: refundChecks.doubled.slice(0, 20),
+    refundKeyMismatched: refundChecks.keyMismatched.length,
+    refundOutcomes: Object.fromEntries(refundChecks.outcomes.map((o) => [o.status, Number(o.n)])),
   };
   const result: FaultResult = { ...measured, pass: passes(measured) };
-  log(`${fault.name}: ${result.pass ? 'PASS' : 'FAIL'} ${JSON.stringify({ accepted: result.accepted, lost: result.lost, doubled: result.doubled, answeredRetried: result.answeredRetried, retryMismatched: result.answeredRetryMismatched, duplicatesFromRetries: result.duplicatesFromRetries, stuck: result.stuck, verify: result.verifyViolations, terminalS: result.timeToAllTerminalSeconds })}`);
+  log(`${fault.name}: ${result.pass ? 'PASS' : 'FAIL'} ${JSON.stringify({ accepted: result.accepted, lost: result.lost, doubled: result.doubled, answeredRetried: result.answeredRetried, retryMismatched: result.answeredRetryMismatched, duplicatesFromRetries: result.duplicatesFromRetries, stuck: result.stuck, verify: result.verifyViolations, terminalS: result.timeToAllTerminalSeconds, refunds: result.refundsAccepted, refundsLost: result.refundsLost, refundsDoubled: result.refundsDoubled })}`);
   return result;
 }
 
@@ -204,4 +232,51 @@ async function checkStores(run: ChaosRun, fault: Fault, records: SentRequest[], 
   run.log(`${fault.name}: running the deployment verifier`);
   const report = await new DeploymentVerifier(run.config, dataSource, redis).verify({ settleMs: run.terminalBoundS * 500 });
   return { outcomes, doubled: [...doubledOrders, ...doubledPayments], behind503, stuckOrders, duplicatesFromRetries, report };
+}
+
+/** Of these refund ids, the ones still without an outcome row after `timeoutMs` (a row is written when a refund ends). */
+async function waitForRefundOutcomes(dataSource: DataSource, refundIds: string[], timeoutMs: number): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  let missing = [...refundIds];
+  for (;;) {
+    const rows: { id: string }[] = missing.length ? await dataSource.query(`SELECT id FROM refunds WHERE id = ANY($1::uuid[])`, [missing]).catch(() => []) : [];
+    const found = new Set(rows.map((r) => r.id));
+    missing = missing.filter((id) => !found.has(id));
+    if (missing.length === 0 || Date.now() > deadline) return missing;
+    await sleep(500);
+  }
+}
+
+/**
+ * What PostgreSQL says of the refunded payments. Doubled: a refund that moved money other than exactly
+ * once (a SUCCEEDED one without exactly one transfer of its amount, another with any), or a payment
+ * whose refunded total is not the sum of its succeeded refunds, or beyond its amount. A key sent twice
+ * must name one refund.
+ */
+async function checkRefunds(dataSource: DataSource, records: SentRefund[]) {
+  const paymentIds = [...new Set(records.map((r) => r.paymentId))];
+  const doubledRefunds: unknown[] = await dataSource.query(
+    `SELECT r.id, r.status, r.amount_minor::text AS amount, COUNT(t.id)::int AS transfers, COALESCE(SUM(t.amount), 0)::text AS moved
+     FROM refunds r LEFT JOIN ledger_transfers t ON t.refund_id = r.id
+     WHERE r.payment_id = ANY($1::uuid[]) GROUP BY r.id
+     HAVING (r.status = 'SUCCEEDED' AND (COUNT(t.id) <> 1 OR SUM(t.amount) <> r.amount_minor)) OR (r.status <> 'SUCCEEDED' AND COUNT(t.id) > 0)`,
+    [paymentIds],
+  );
+  const overRefunded: unknown[] = await dataSource.query(
+    `SELECT p.id, p.amount_minor::text AS amount, p.amount_refunded_minor::text AS refunded,
+            COALESCE(SUM(r.amount_minor) FILTER (WHERE r.status = 'SUCCEEDED'), 0)::text AS succeeded
+     FROM payments p LEFT JOIN refunds r ON r.payment_id = p.id
+     WHERE p.id = ANY($1::uuid[]) GROUP BY p.id
+     HAVING COALESCE(SUM(r.amount_minor) FILTER (WHERE r.status = 'SUCCEEDED'), 0) <> p.amount_refunded_minor OR p.amount_refunded_minor > p.amount_minor`,
+    [paymentIds],
+  );
+  const keyMismatched = records.filter((r) => {
+    const ids = new Set([r.first, r.again, r.retry].flatMap((a) => (a?.status === 202 && a.refundId ? [a.refundId] : [])));
+    return ids.size > 1;
+  });
+  const outcomes: { status: string; n: string }[] = await dataSource.query(
+    `SELECT status || COALESCE(':' || outcome_reason, '') AS status, COUNT(*)::text AS n FROM refunds WHERE id = ANY($1::uuid[]) GROUP BY 1 ORDER BY 1`,
+    [acceptedRefundIds(records)],
+  );
+  return { doubled: [...doubledRefunds, ...overRefunded], keyMismatched, outcomes };
 }

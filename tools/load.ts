@@ -27,6 +27,8 @@ export interface SentRequest {
   target: string;
   /** HTTP status, or null when no answer came. */
   status: number | null;
+  /** When the answer came (ms since the epoch). */
+  answeredAt?: number;
   paymentId?: string;
   error?: string;
   /** The answer to the same request sent again (same Idempotency-Key and body) after recovery. */
@@ -141,8 +143,8 @@ export class PaymentLoad {
   }
 
   /** The 202s so far: what the service promised. */
-  get accepted(): { paymentId: string; userId: string; amountMinor: number }[] {
-    return this.records.flatMap((r) => (r.status === 202 && r.paymentId ? [{ paymentId: r.paymentId, userId: r.userId, amountMinor: 100 }] : []));
+  get accepted(): { paymentId: string; userId: string; amountMinor: number; acceptedAt: number }[] {
+    return this.records.flatMap((r) => (r.status === 202 && r.paymentId ? [{ paymentId: r.paymentId, userId: r.userId, amountMinor: 100, acceptedAt: r.answeredAt ?? 0 }] : []));
   }
 
   get count(): number {
@@ -190,6 +192,7 @@ export class PaymentLoad {
     const second = Math.floor((Date.now() - this.started) / 1000);
     const answer = await this.send(record.target, record);
     record.status = answer.status;
+    record.answeredAt = Date.now();
     if (answer.paymentId) record.paymentId = answer.paymentId;
     if (answer.error) record.error = answer.error;
     const slot = (this.timeline[second] ??= { at: second, accepted: 0, other: 0 });
