@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { BacklogMetrics } from '../src/pipeline/backlog.metrics.js';
 import { request } from './support/http.js';
 import { TEST_RUN_ID } from './support/test-config.js';
@@ -173,6 +174,15 @@ describe('observability (real Kafka, Redis and PostgreSQL)', () => {
     }
     const checked = spawnSync('promtool', ['check', 'metrics'], { input: await prometheusText(), encoding: 'utf8' });
     expect({ status: checked.status, output: `${checked.stdout}${checked.stderr}` }).toEqual({ status: 0, output: '' });
+  });
+
+  it('should expose every metric the Grafana dashboard queries (docs/grafana/payments-dashboard.json)', async () => {
+    const dashboard = JSON.parse(readFileSync('docs/grafana/payments-dashboard.json', 'utf8')) as { panels: { title: string; targets?: { expr: string }[] }[] };
+    const queried = dashboard.panels.flatMap((panel) => (panel.targets ?? []).flatMap((t) => [...t.expr.matchAll(/([a-z_:][a-z0-9_:]*)\{/g)].map((m) => ({ panel: panel.title, metric: m[1] }))));
+    expect(queried.map((q) => q.metric)).toEqual(expect.arrayContaining(['payments_finalized_total', 'refunds_requested_total', 'refunds_finalized_total']));
+    const text = await prometheusText();
+    const exposed = new Set([...text.matchAll(/^# TYPE (\S+) (\w+)$/gm)].flatMap(([, name, type]) => (type === 'histogram' ? [`${name}_bucket`, `${name}_count`, `${name}_sum`] : [name])));
+    expect(queried.filter((q) => !exposed.has(q.metric))).toEqual([]);
   });
 
   it('should count N accepted and N finalized payments, once each, after N payments settle', async () => {
