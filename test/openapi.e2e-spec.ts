@@ -18,7 +18,11 @@ describe('the served OpenAPI document', () => {
     expect(response.status).toBe(200);
     const document = (await response.json()) as { openapi: string; paths: Record<string, unknown> };
     expect(document.openapi).toMatch(/^3\./);
-    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/api/payments', '/api/payments/{paymentId}']));
+    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/api/payments', '/api/payments/{paymentId}', '/api/payments/{paymentId}/refunds', '/api/refunds/{refundId}']));
+    // The refund's answers have their schema, the 202 its Location header.
+    const refunds = document.paths['/api/payments/{paymentId}/refunds'] as { post: { responses: Record<string, { headers?: object; content?: Record<string, { schema: { $ref?: string } }> }> } };
+    expect(refunds.post.responses['202'].content?.['application/json'].schema.$ref).toBe('#/components/schemas/RefundDoc');
+    expect(refunds.post.responses['202'].headers).toHaveProperty('Location');
     // validate() dereferences in place: give it a copy.
     await expect(SwaggerParser.validate(structuredClone(document) as never)).resolves.toBeDefined();
   });

@@ -18,7 +18,7 @@ import { CurrentPrincipal } from '../auth/principal.js';
 import { correlationIdOf } from '../http/correlation-id.js';
 import { currentLogContext } from '../logging/log-context.js';
 import { CreateRefundRequest } from './dto/create-refund.request.js';
-import { ApiErrorDoc } from './dto/payment.docs.js';
+import { ApiErrorDoc, RefundDoc } from './dto/payment.docs.js';
 import { checkedIdempotencyKey, visibleTo } from './payments.controller.js';
 import { RefundsIntake, type RefundView } from './refunds.service.js';
 
@@ -31,7 +31,7 @@ export class RefundsController {
   @Post('payments/:paymentId/refunds')
   @ApiOperation({ summary: 'Refund a completed payment, in full or in part: answered 202 once Kafka durably holds the request' })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'As for payments: a retry with the same key and body replays the first answer; it decides the refundId' })
-  @ApiAcceptedResponse({ description: 'Accepted; Location: /api/refunds/{refundId}' })
+  @ApiAcceptedResponse({ type: RefundDoc, description: 'Accepted (PENDING), or the replay of a keyed request', headers: { Location: { description: '/api/refunds/{refundId}', schema: { type: 'string' } } } })
   @ApiBadRequestResponse({ type: ApiErrorDoc })
   @ApiNotFoundResponse({ type: ApiErrorDoc, description: 'No such payment (or another merchant’s)' })
   @ApiConflictResponse({ type: ApiErrorDoc, description: 'The payment is not COMPLETED' })
@@ -55,7 +55,7 @@ export class RefundsController {
 
   @Get('payments/:paymentId/refunds')
   @ApiOperation({ summary: "A payment's refunds, newest first" })
-  @ApiOkResponse({ description: 'The refunds' })
+  @ApiOkResponse({ type: [RefundDoc], description: 'The refunds' })
   @ApiNotFoundResponse({ type: ApiErrorDoc })
   ofPayment(@Param('paymentId') paymentId: string, @CurrentPrincipal() principal: Principal): Promise<RefundView[]> {
     return this.refunds.ofPayment(paymentId, visibleTo(principal));
@@ -63,7 +63,7 @@ export class RefundsController {
 
   @Get('refunds/:refundId')
   @ApiOperation({ summary: 'A refund: PENDING, then SUCCEEDED, DECLINED or FAILED' })
-  @ApiOkResponse({ description: 'The refund' })
+  @ApiOkResponse({ type: RefundDoc, description: 'The refund' })
   @ApiNotFoundResponse({ type: ApiErrorDoc })
   find(@Param('refundId') refundId: string, @CurrentPrincipal() principal: Principal): Promise<RefundView> {
     return this.refunds.find(refundId, visibleTo(principal));

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { PAYMENT_STATUSES, REFUND_HISTORY_STATUSES } from '../../pipeline/payment-status.js';
 import { SUPPORTED_CURRENCIES } from '../../money/currencies.js';
+import { REFUND_REASONS } from '../../pipeline/refund-events.js';
 
 /** OpenAPI shapes of the responses (documentation only; the services return plain objects). */
 export class PaymentStateDoc {
@@ -15,6 +16,20 @@ export class PaymentStateDoc {
   @ApiPropertyOptional({ example: 'INSUFFICIENT_FUNDS' }) reason?: string;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+  @ApiPropertyOptional({ example: '30.00', description: 'A COMPLETED payment: what its refunds gave back so far (major units)' }) amountRefunded?: string;
+  @ApiPropertyOptional({ enum: ['partially_refunded', 'refunded'] }) refundStatus?: string;
+}
+
+export class RefundDoc {
+  @ApiProperty({ format: 'uuid' }) refundId!: string;
+  @ApiProperty({ format: 'uuid' }) paymentId!: string;
+  @ApiProperty({ example: '30.00', description: 'Decimal string in major units' }) amount!: string;
+  @ApiProperty({ enum: SUPPORTED_CURRENCIES }) currency!: string;
+  @ApiProperty({ enum: ['PENDING', 'SUCCEEDED', 'DECLINED', 'FAILED'] }) status!: string;
+  @ApiPropertyOptional({ example: 'REFUND_EXCEEDS_PAYMENT', description: 'Why it was declined or failed' }) outcomeReason?: string;
+  @ApiPropertyOptional({ enum: REFUND_REASONS }) reason?: string;
+  @ApiPropertyOptional({ maxLength: 255 }) description?: string;
+  @ApiProperty({ format: 'date-time' }) requestedAt!: string;
 }
 
 export class AcceptedPaymentDoc {
