@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { createEnvelope } from '../src/pipeline/event-envelope.js';
+import { createEnvelope, stepEventId } from '../src/pipeline/event-envelope.js';
+import { REFUND_EVENT_TYPES } from '../src/pipeline/refund-events.js';
 import { KafkaTopics } from '../src/kafka/kafka-topics.js';
 import { STAGES, TOPICS } from '../src/pipeline/stages.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
@@ -181,6 +182,64 @@ describe('outages of Kafka, Redis and PostgreSQL (private servers)', () => {
     const transfers: { n: string }[] = await dataSource.query(`SELECT COUNT(*)::text AS n FROM ledger_transfers WHERE payment_id = $1`, [abandoned.id]);
     expect(transfers[0].n).toBe('0');
     expect(await balance(userId)).toBe('7.00'); // 10.00 - the retry's 2.00 - the marker's 1.00
+    expect(await checkLedgerInvariants(dataSource.manager)).toEqual([]);
+  }, 180_000);
+
+  it('should answer refunds 503 while Kafka is away: an unkeyed one ended FAILED so its late event moves nothing, a keyed one refunded once by its retry', async () => {
+    const userId = `RFD-${randomUUID().slice(0, 8)}`;
+    await fund(userId, '10.00');
+    const paid = await pay({ orderId: `RFD-${randomUUID()}`, userId, amount: '4.00' });
+    expect(paid.status).toBe(202);
+    const paymentId: string = paid.body.paymentId;
+    expect(await settled(paymentId)).toMatchObject({ status: 'COMPLETED' });
+    const refund = (body: object, headers: Record<string, string> = {}) => request(`${api}/api/payments/${paymentId}/refunds`, { body, headers });
+    const key = `refund-${randomUUID()}`;
+
+    await stack.servers.kafkaStop();
+    try {
+      await eventually(() => request(`${api}/health`), (r) => r.status === 503, 15_000, 'health 503');
+      const attempts: [object, Record<string, string>][] = [
+        [{ amount: '1.00' }, {}],
+        [{ amount: '2.00' }, { 'idempotency-key': key }],
+      ];
+      for (const [body, headers] of attempts) {
+        const refused = await refund(body, headers);
+        expect({ status: refused.status, retryAfter: refused.headers.get('retry-after'), code: refused.body.error?.code }).toEqual({ status: 503, retryAfter: '1', code: 'refund_unavailable' });
+      }
+    } finally {
+      await stack.servers.kafkaStart();
+    }
+    await eventually(() => request(`${api}/health`), (r) => r.status === 200, 30_000, 'health back to 200');
+    // The unkeyed refund is ended before its 503: FAILED PUBLISH_UNCONFIRMED, in the system of record.
+    const refundsOf = (): Promise<{ id: string; status: string; outcome_reason: string | null; amount_minor: string }[]> =>
+      dataSource.query(`SELECT id, status, outcome_reason, amount_minor::text FROM refunds WHERE payment_id = $1 ORDER BY amount_minor`, [paymentId]);
+    const [abandoned, ...others] = await refundsOf();
+    expect(others).toEqual([]);
+    expect(abandoned).toMatchObject({ status: 'FAILED', outcome_reason: 'PUBLISH_UNCONFIRMED', amount_minor: '100' });
+
+    // Its event lands after all (a send kafkajs was still retrying): the refunds consumer moves nothing for it.
+    const producer = new Kafka({ clientId: 'outages-late-refund', brokers: [stack.servers.kafkaBrokers], logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    try {
+      const payload = { refundId: abandoned.id, paymentId, merchantId: 'MERCHANT-001', userId, amountMinor: '100', currency: 'USD', requestedAt: new Date().toISOString() };
+      const late = createEnvelope(REFUND_EVENT_TYPES.requested, paymentId, payload, 'late-landing', new Date(), stepEventId(abandoned.id, REFUND_EVENT_TYPES.requested));
+      await producer.send({ topic: `${running.config.kafka.topicPrefix}${TOPICS.refundRequested}`, messages: [{ key: userId, value: JSON.stringify(late) }] });
+    } finally {
+      await producer.disconnect();
+    }
+    // The keyed retry names the same refund and comes after the late event on the payer's partition.
+    const retried = await eventually(() => refund({ amount: '2.00' }, { 'idempotency-key': key }), (r) => r.status === 202, 60_000, 'the keyed retry accepted');
+    const ended = await eventually(() => request(`${api}/api/refunds/${retried.body.refundId}`), (r) => r.body?.status !== 'PENDING' && r.status === 200, 60_000, 'the keyed refund ended');
+    expect(ended.body).toMatchObject({ status: 'SUCCEEDED', amount: '2.00' });
+
+    expect((await refundsOf()).map((r) => [r.id, r.status, r.outcome_reason])).toEqual([
+      [abandoned.id, 'FAILED', 'PUBLISH_UNCONFIRMED'],
+      [retried.body.refundId, 'SUCCEEDED', null],
+    ]);
+    const transfers: { refund_id: string }[] = await dataSource.query(`SELECT refund_id FROM ledger_transfers WHERE refund_id IN (SELECT id FROM refunds WHERE payment_id = $1)`, [paymentId]);
+    expect(transfers).toEqual([{ refund_id: retried.body.refundId }]);
+    expect(await balance(userId)).toBe('8.00'); // 10.00 - the payment's 4.00 + the keyed refund's 2.00
+    expect((await request(`${api}/api/payments/${paymentId}`)).body).toMatchObject({ status: 'COMPLETED', amountRefunded: '2.00', refundStatus: 'partially_refunded' });
     expect(await checkLedgerInvariants(dataSource.manager)).toEqual([]);
   }, 180_000);
 
