@@ -55,7 +55,7 @@ export class BacklogMetrics implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async refreshLag(): Promise<void> {
     await this.admin.connect();
-    for (const { stage, input: logical } of STAGE_TABLE) {
+    for (const { stage, logical } of STAGE_TABLE.flatMap(({ stage, inputs }) => inputs.map((logical) => ({ stage, logical })))) {
       const group = this.topics.consumerGroup(stage);
       const topic = this.topics.physical(logical);
       const [ends, committed] = await Promise.all([

@@ -26,7 +26,7 @@ export type PaymentStep =
       kind: 'advance';
       event: EventEnvelope<PaymentPayload>;
       status: PaymentStatus;
-      stage: Exclude<Stage, 'refunds'>;
+      stage: Exclude<Stage, 'refunds' | 'webhooks'>;
       type: string;
       payload: PaymentPayload;
       detail?: Record<string, unknown>;

@@ -6,7 +6,7 @@ describe('topicsOfRoles', () => {
   const roles = (api: boolean, ...stages: Stage[]) => ({ api, stages: new Set(stages) });
 
   it('should be every topic for an instance running everything', () => {
-    expect(topicsOfRoles(roles(true, 'validation', 'fraud', 'ledger', 'refunds'))).toEqual(allTopics());
+    expect(topicsOfRoles(roles(true, 'validation', 'fraud', 'ledger', 'refunds', 'webhooks'))).toEqual(allTopics());
   });
 
   it('should be what the intake publishes for an API-only instance', () => {
@@ -17,6 +17,7 @@ describe('topicsOfRoles', () => {
     expect(topicsOfRoles(roles(false, 'fraud'))).toEqual(['payments.validated', 'payments.approved', 'payments.finalized', 'payments.validated-dlt']);
     expect(topicsOfRoles(roles(false, 'ledger'))).toEqual(['payments.approved', 'payments.finalized', 'payments.approved-dlt']);
     expect(topicsOfRoles(roles(false, 'refunds'))).toEqual(['refunds.requested', 'refunds.finalized', 'refunds.requested-dlt']);
+    expect(topicsOfRoles(roles(false, 'webhooks'))).toEqual(['payments.finalized', 'refunds.finalized', 'payments.finalized-dlt', 'refunds.finalized-dlt']);
   });
 });
 
@@ -24,13 +25,13 @@ describe('APP_ROLES', () => {
   const rolesOf = (APP_ROLES?: string) => rolesOfRoles(AppConfig.fromEnvironment(APP_ROLES === undefined ? {} : { APP_ROLES }).appRoles);
 
   it('should run everything by default', () => {
-    expect(rolesOf()).toEqual({ api: true, stages: new Set(['validation', 'fraud', 'ledger', 'refunds']), names: ['api', 'validation', 'fraud', 'ledger', 'refunds'] });
+    expect(rolesOf()).toEqual({ api: true, stages: new Set(['validation', 'fraud', 'ledger', 'refunds', 'webhooks']), names: ['api', 'validation', 'fraud', 'ledger', 'refunds', 'webhooks'] });
   });
 
   it('should take a comma list, in any order, with "workers" for every stage', () => {
     expect(rolesOf('api')).toEqual({ api: true, stages: new Set(), names: ['api'] });
     expect(rolesOf('ledger, validation')).toEqual({ api: false, stages: new Set(['validation', 'ledger']), names: ['validation', 'ledger'] });
-    expect(rolesOf('workers').names).toEqual(['validation', 'fraud', 'ledger', 'refunds']);
+    expect(rolesOf('workers').names).toEqual(['validation', 'fraud', 'ledger', 'refunds', 'webhooks']);
   });
 
   it('should refuse an unknown role', () => {
@@ -51,12 +52,13 @@ describe('dependenciesOf (readiness per APP_ROLES)', () => {
 });
 
 describe('STAGE_TABLE', () => {
-  it('should chain the payment stages (each reads what the one before writes) and keep refunds a stage of their own', () => {
-    expect(STAGE_TABLE.map((s) => [s.input, s.output, s.finalizes])).toEqual([
-      ['payments.initiated', 'payments.validated', 'payments.finalized'],
-      ['payments.validated', 'payments.approved', 'payments.finalized'],
-      ['payments.approved', null, 'payments.finalized'],
-      ['refunds.requested', null, 'refunds.finalized'],
+  it('should chain the payment stages (each reads what the one before writes), keep refunds a stage of their own, and feed webhooks every outcome', () => {
+    expect(STAGE_TABLE.map((s) => [s.stage, s.inputs, s.output, s.finalizes])).toEqual([
+      ['validation', ['payments.initiated'], 'payments.validated', 'payments.finalized'],
+      ['fraud', ['payments.validated'], 'payments.approved', 'payments.finalized'],
+      ['ledger', ['payments.approved'], null, 'payments.finalized'],
+      ['refunds', ['refunds.requested'], null, 'refunds.finalized'],
+      ['webhooks', ['payments.finalized', 'refunds.finalized'], null, null],
     ]);
   });
 });

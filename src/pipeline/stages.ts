@@ -27,12 +27,12 @@ export const DEPENDENCIES: readonly Dependency[] = ['kafka', 'redis', 'db'];
 
 export interface StageSpec {
   stage: string;
-  /** The topic its consumer group reads. */
-  input: TopicName;
+  /** The topics its consumer group reads (one for each stage of the pipeline, both outcomes' for webhooks). */
+  inputs: readonly TopicName[];
   /** Where it hands a payment on; null for the last stage. */
   output: TopicName | null;
-  /** Where it announces the outcomes it ends. */
-  finalizes: TopicName;
+  /** Where it announces the outcomes it ends; null for a stage that ends none (webhooks). */
+  finalizes: TopicName | null;
   /**
    * What it cannot work without. Kafka and PostgreSQL for every stage (terminal rows). Redis only where
    * the decision needs it (fraud's velocity windows): the others update the Redis view best-effort,
@@ -46,11 +46,13 @@ export interface StageSpec {
  * consumer-lag gauges all read it. Each stage is one consumer group, `<prefix>payments-<stage>`.
  */
 export const STAGE_TABLE = [
-  { stage: 'validation', input: TOPICS.initiated, output: TOPICS.validated, finalizes: TOPICS.finalized, dependencies: ['kafka', 'db'] },
-  { stage: 'fraud', input: TOPICS.validated, output: TOPICS.approved, finalizes: TOPICS.finalized, dependencies: ['kafka', 'redis', 'db'] },
-  { stage: 'ledger', input: TOPICS.approved, output: null, finalizes: TOPICS.finalized, dependencies: ['kafka', 'db'] },
+  { stage: 'validation', inputs: [TOPICS.initiated], output: TOPICS.validated, finalizes: TOPICS.finalized, dependencies: ['kafka', 'db'] },
+  { stage: 'fraud', inputs: [TOPICS.validated], output: TOPICS.approved, finalizes: TOPICS.finalized, dependencies: ['kafka', 'redis', 'db'] },
+  { stage: 'ledger', inputs: [TOPICS.approved], output: null, finalizes: TOPICS.finalized, dependencies: ['kafka', 'db'] },
   /** Refunds are posted by the ledger module, in a consumer group of their own (a payer's refunds keep their order). */
-  { stage: 'refunds', input: TOPICS.refundRequested, output: null, finalizes: TOPICS.refundFinalized, dependencies: ['kafka', 'db'] },
+  { stage: 'refunds', inputs: [TOPICS.refundRequested], output: null, finalizes: TOPICS.refundFinalized, dependencies: ['kafka', 'db'] },
+  /** Every outcome becomes a merchant's webhook event and its deliveries (PostgreSQL), before the offset is committed. */
+  { stage: 'webhooks', inputs: [TOPICS.finalized, TOPICS.refundFinalized], output: null, finalizes: null, dependencies: ['kafka', 'db'] },
 ] as const satisfies readonly StageSpec[];
 
 export type Stage = (typeof STAGE_TABLE)[number]['stage'];
@@ -67,10 +69,10 @@ export function stageSpec(stage: Stage): StageSpec {
  */
 const API_ROLE = { topics: [TOPICS.initiated, TOPICS.finalized, TOPICS.refundRequested, TOPICS.refundFinalized], dependencies: DEPENDENCIES } as const;
 
-/** Every topic the app creates at start-up: the table's, and the dead letters of each stage's input. */
+/** Every topic the app creates at start-up: the table's, and the dead letters of each stage's inputs. */
 export function allTopics(): string[] {
   const main = Object.values(TOPICS);
-  return [...main, ...STAGE_TABLE.map((s) => deadLetterTopicOf(s.input))];
+  return [...main, ...STAGE_TABLE.flatMap((s) => s.inputs.map(deadLetterTopicOf))];
 }
 
 /** What one instance runs (APP_ROLES): the HTTP API, and which stage consumers. */
@@ -88,7 +90,8 @@ export interface AppRoles {
 export function topicsOfRoles(roles: Pick<AppRoles, 'api' | 'stages'>): string[] {
   const used = new Set<string>(roles.api ? API_ROLE.topics : []);
   for (const spec of STAGE_TABLE.filter((s) => roles.stages.has(s.stage))) {
-    [spec.input, deadLetterTopicOf(spec.input), spec.finalizes, ...(spec.output ? [spec.output] : [])].forEach((t) => used.add(t));
+    const inputs = spec.inputs as readonly TopicName[];
+    [...inputs, ...inputs.map(deadLetterTopicOf), spec.finalizes, spec.output].forEach((t) => t && used.add(t));
   }
   return allTopics().filter((t) => used.has(t));
 }
