@@ -58,8 +58,19 @@ describe('three-broker Kafka cluster: a broker dies under load', () => {
     try {
       await admin.createTopics({
         topics: [{ topic: `${prefix}${probeTopic}`, numPartitions: 12, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
-        waitForLeaders: true,
       });
+      // kafkajs' waitForLeaders gives up on UNKNOWN_TOPIC_OR_PARTITION, which a busy KRaft broker answers
+      // until the new topic's metadata reaches it: wait for every partition's leader here instead.
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const led = await admin
+          .fetchTopicMetadata({ topics: [`${prefix}${probeTopic}`] })
+          .then(({ topics }) => topics[0].partitions.length === 12 && topics[0].partitions.every((p) => p.leader >= 0))
+          .catch(() => false);
+        if (led) break;
+        if (Date.now() > deadline) throw new Error(`${prefix}${probeTopic}: no leader for every partition within 60 s`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
     } finally {
       await admin.disconnect();
     }
