@@ -19,6 +19,7 @@ import { createKafka } from './kafka/kafka-client.factory.js';
 import { KafkaStageServer } from './pipeline/stage-server.js';
 import { rolesOf } from './pipeline/stages.js';
 import { PaymentLifecycle } from './pipeline/payment-lifecycle.js';
+import { WebhookIngest } from './webhooks/webhook-ingest.js';
 import { RefundLifecycle } from './pipeline/refund-lifecycle.js';
 import { KafkaTopics } from './kafka/kafka-topics.js';
 import { installHttpMetrics } from './metrics/http-metrics.js';
@@ -89,7 +90,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
           publisher: app.get(EventBus),
           deadLetters: app.get(DeadLetterSink),
           effects: app.get(PaymentLifecycle),
-          effectsOf: { refunds: app.get(RefundLifecycle) },
+          effectsOf: { refunds: app.get(RefundLifecycle), webhooks: app.get(WebhookIngest) },
           metrics: app.get(MetricsService),
           stages: roles.stages,
         }),

@@ -12,6 +12,7 @@ import { ValidationModule } from './validation/validation.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { PipelineModule } from './pipeline/pipeline.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 @Module({})
 export class AppModule {
@@ -30,6 +31,7 @@ export class AppModule {
         FraudModule,
         LedgerModule,
         DeadLettersModule,
+        WebhooksModule,
       ],
     };
   }

@@ -7,6 +7,7 @@ import { LedgerErrorCode } from './ledger/ledger-errors.js';
 import { AmountErrorCode } from './money/money.js';
 import { PaymentErrorCode } from './payments/payment-errors.js';
 import { RefundErrorCode } from './payments/refund-errors.js';
+import { WebhookErrorCode } from './webhooks/webhook-errors.js';
 
 /** Every error code of the app. */
 export type ErrorCode =
@@ -17,10 +18,11 @@ export type ErrorCode =
   | RefundErrorCode
   | LedgerErrorCode
   | DeadLetterErrorCode
-  | HealthErrorCode;
+  | HealthErrorCode
+  | WebhookErrorCode;
 
 /** The enums the catalog covers, for the test that walks them. */
-export const ERROR_ENUMS = { HttpErrorCode, AmountErrorCode, AuthErrorCode, PaymentErrorCode, RefundErrorCode, LedgerErrorCode, DeadLetterErrorCode, HealthErrorCode };
+export const ERROR_ENUMS = { HttpErrorCode, AmountErrorCode, AuthErrorCode, PaymentErrorCode, RefundErrorCode, LedgerErrorCode, DeadLetterErrorCode, HealthErrorCode, WebhookErrorCode };
 
 const badRequest = (message: string): ErrorSpec => ({ status: 400, type: 'invalid_request_error', message });
 const notFound = (message: string): ErrorSpec => ({ status: 404, type: 'not_found_error', message });
@@ -88,4 +90,10 @@ export const ERROR_CATALOG: { readonly [C in ErrorCode]: ErrorSpec } = {
 
   [HealthErrorCode.HealthComponentNotFound]: notFound('No such health component.'),
   [HealthErrorCode.MetricNotFound]: notFound('No such metric.'),
+
+  [WebhookErrorCode.WebhookEndpointNotFound]: notFound('No such webhook endpoint.'),
+  [WebhookErrorCode.WebhookUrlInvalid]: badRequest('The endpoint URL is not one webhooks can be sent to.'),
+  [WebhookErrorCode.WebhookUrlForbidden]: badRequest('The endpoint URL resolves to a loopback, private, link-local or metadata address.'),
+  [WebhookErrorCode.EventNotFound]: notFound('No such event.'),
+  [WebhookErrorCode.WebhooksUnavailable]: unavailable('Webhooks are unavailable right now; retry shortly.'),
 };

@@ -109,7 +109,7 @@ describe('APP_ROLES: an API instance and two worker instances', () => {
     const health = await request(`${api.url}/health`);
     expect(health.body.components.kafka.details).toMatchObject({ roles: ['api'], topics: 4 });
     const workerHealth = await request(`${workers[0].url}/health`);
-    expect(workerHealth.body.components.kafka.details.roles).toEqual(['validation', 'fraud', 'ledger', 'refunds']);
+    expect(workerHealth.body.components.kafka.details.roles).toEqual(['validation', 'fraud', 'ledger', 'refunds', 'webhooks']);
     await fundPayers(api.url, payers);
   });
 

@@ -39,3 +39,8 @@ export class AdminOnlyGuard implements CanActivate {
 
 /** Marks a controller or route as an operator action. */
 export const AdminOnly = (): ClassDecorator & MethodDecorator => applyDecorators(UseGuards(AdminOnlyGuard), ApiBearerAuth());
+
+/** A merchant key sees its merchant's payments, refunds and events only; admin keys and the open API see all. */
+export function visibleTo(principal: Principal): string | undefined {
+  return principal.kind === 'merchant' ? principal.merchantId : undefined;
+}

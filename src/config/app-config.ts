@@ -101,6 +101,15 @@ export class AppConfig {
     newUserLimits: PerCurrency<bigint>;
   };
 
+  readonly webhooks: {
+    /** Milliseconds to wait before the 2nd, 3rd, … attempt; the last repeats. */
+    retryScheduleMs: number[];
+    giveUpMs: number;
+    timeoutMs: number;
+    pollMs: number;
+    allowPrivateUrls: boolean;
+  };
+
   constructor(vars: EnvironmentVariables) {
     this.env = vars.NODE_ENV as AppConfig['env'];
     this.http = { host: vars.HOST, port: vars.PORT };
@@ -181,6 +190,13 @@ export class AppConfig {
     if (new Set(hashes).size !== hashes.length) {
       throw new Error('Invalid configuration:\n  API_KEYS / ADMIN_API_KEYS: the same key hash is listed more than once');
     }
+    this.webhooks = {
+      retryScheduleMs: vars.WEBHOOK_RETRY_SCHEDULE.split(',').map((step) => durationMs(step.trim())),
+      giveUpMs: vars.WEBHOOK_GIVE_UP_HOURS * 3_600_000,
+      timeoutMs: vars.WEBHOOK_TIMEOUT_MS,
+      pollMs: vars.WEBHOOK_POLL_MS,
+      allowPrivateUrls: vars.WEBHOOK_ALLOW_PRIVATE_URLS === 'auto' ? vars.NODE_ENV !== 'production' : vars.WEBHOOK_ALLOW_PRIVATE_URLS === 'true',
+    };
     this.fraud = {
       velocityWindowSeconds: vars.FRAUD_VELOCITY_WINDOW_SECONDS,
       velocityMaxCount: vars.FRAUD_VELOCITY_MAX_COUNT,
@@ -195,6 +211,12 @@ export class AppConfig {
   static fromEnvironment(env: NodeJS.ProcessEnv = process.env): AppConfig {
     return new AppConfig(loadEnvironment(env));
   }
+}
+
+/** `500ms`, `5s`, `5m`, `2h` in milliseconds. */
+function durationMs(text: string): number {
+  const [, amount, unit] = /^(\d+)(ms|s|m|h)$/.exec(text)!;
+  return Number(amount) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
 }
 
 function invalid(variable: string, problem: string): Error {

@@ -51,7 +51,7 @@ export class EnvironmentVariables {
 
   /**
    * What this instance runs: `all`, or a comma list of `api` (HTTP intake and queries), `validation`,
-   * `fraud`, `ledger` (the stage consumers); `workers` is short for the three stages.
+   * `fraud`, `ledger`, `refunds`, `webhooks` (the stage consumers; webhooks also delivers); `workers` is short for every stage.
    */
   @Matches(/^\s*[a-z]+(\s*,\s*[a-z]+)*\s*$/, {
     message: 'APP_ROLES must be all, or a comma-separated list of roles (api, the stage names; workers = every stage)',
@@ -272,6 +272,26 @@ export class EnvironmentVariables {
 
   @IsInt() @Min(1) @Max(60 * 60 * 24)
   RATE_LIMIT_WINDOW_SECONDS = 60;
+
+  /** Waits between a webhook delivery's attempts; the last one repeats until WEBHOOK_GIVE_UP_HOURS. */
+  @Matches(/^\s*\d+(ms|s|m|h)(\s*,\s*\d+(ms|s|m|h))*\s*$/, { message: 'WEBHOOK_RETRY_SCHEDULE must look like 5s,5m,30m,2h,5h,10h' })
+  WEBHOOK_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h';
+
+  /** A delivery failing this long after its first attempt gives up, and its endpoint is disabled. */
+  @IsInt() @Min(0) @Max(24 * 30)
+  WEBHOOK_GIVE_UP_HOURS = 72;
+
+  /** One attempt's whole time: connect, request and answer. */
+  @IsInt() @Min(100) @Max(60_000)
+  WEBHOOK_TIMEOUT_MS = 10_000;
+
+  /** How often the delivery workers look for due deliveries. */
+  @IsInt() @Min(10) @Max(60_000)
+  WEBHOOK_POLL_MS = 500;
+
+  /** Endpoints on loopback, private, link-local or metadata addresses: `auto` allows them unless NODE_ENV=production. */
+  @IsIn(['auto', 'true', 'false'])
+  WEBHOOK_ALLOW_PRIVATE_URLS = 'auto';
 }
 
 const BOOLEAN_WORDS: Record<string, boolean> = { true: true, '1': true, yes: true, false: false, '0': false, no: false };

@@ -6,6 +6,7 @@ import { asPaymentEvent } from '../pipeline/payment-events.js';
 import { PaymentLifecycle } from '../pipeline/payment-lifecycle.js';
 import { asRefundEvent, REFUND_EVENT_TYPES } from '../pipeline/refund-events.js';
 import { RefundLifecycle } from '../pipeline/refund-lifecycle.js';
+import { TOPICS } from '../pipeline/stages.js';
 import type { DeadLetterRecord } from './dead-letter.entity.js';
 import { DeadLettersRepository } from './dead-letters.repository.js';
 
@@ -38,7 +39,8 @@ export class DeadLettersService implements DeadLetterSink {
       error: `${letter.error.name}: ${letter.error.message}`,
       attempts: letter.attempts,
     });
-    if (!letter.envelope) return;
+    // An outcome the webhooks stage could not store: kept for replay; the payment or refund itself has ended.
+    if (!letter.envelope || OUTCOME_TOPICS.some((topic) => letter.topic.endsWith(topic))) return;
     const reason = letter.error instanceof PermanentEventError ? 'MALFORMED_EVENT' : 'PROCESSING_FAILED';
     if (letter.envelope.type === REFUND_EVENT_TYPES.requested) return this.failRefund(letter, reason);
     let payment;
@@ -83,6 +85,8 @@ export class DeadLettersService implements DeadLetterSink {
     return letter;
   }
 }
+
+const OUTCOME_TOPICS = [TOPICS.finalized, TOPICS.refundFinalized];
 
 function withoutDeadLetterHeaders(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !name.startsWith('kafka_dlt-') && !name.startsWith('retry_topic-')));

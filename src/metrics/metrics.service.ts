@@ -160,6 +160,28 @@ export class MetricsService {
     () => new Gauge({ name: 'redis_stream_length', help: 'Entries in a Redis stream (XLEN)', labelNames: ['stream'] as const }),
   );
 
+  readonly webhookDeliveries = reuse(
+    'webhook_deliveries_total',
+    () =>
+      new Counter({
+        name: 'webhook_deliveries_total',
+        help: 'Webhook delivery attempts by outcome: delivered, retry (answered otherwise, or no answer), failed (given up), gone (410: endpoint disabled), cancelled',
+        labelNames: ['outcome'] as const,
+      }),
+  );
+
+  readonly webhookAttemptDuration = reuse(
+    'webhook_attempt_seconds',
+    () => new Histogram({ name: 'webhook_attempt_seconds', help: 'One webhook delivery attempt, connect to answer', labelNames: ['outcome'] as const, buckets: FAST_SECONDS }),
+  );
+
+  readonly webhookDue = reuse('webhook_deliveries_due', () => new Gauge({ name: 'webhook_deliveries_due', help: 'Webhook deliveries due now and not yet sent' }));
+
+  readonly webhookOldestDue = reuse(
+    'webhook_oldest_due_seconds',
+    () => new Gauge({ name: 'webhook_oldest_due_seconds', help: 'How long the oldest due webhook delivery has been waiting' }),
+  );
+
   paymentAccepted(currency: string): void {
     this.paymentsAccepted.inc({ currency });
   }

@@ -20,7 +20,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/api-keys.js';
 import { LIMITED_IN_HANDLER, rateLimitKeyOf } from '../auth/http-security.js';
 import { AuthError, AuthErrorCode } from '../auth/auth-errors.js';
-import { CurrentPrincipal } from '../auth/principal.js';
+import { CurrentPrincipal, visibleTo } from '../auth/principal.js';
 import { INTAKE_SETTINGS, type IntakeSettings } from './intake-settings.js';
 import { PaymentError, PaymentErrorCode } from './payment-errors.js';
 import { correlationIdOf } from '../http/correlation-id.js';
@@ -95,11 +95,6 @@ export class PaymentsController {
   history(@Param('paymentId') paymentId: string, @CurrentPrincipal() principal: Principal): Promise<HistoryEntry[]> {
     return this.queries.history(paymentId, visibleTo(principal));
   }
-}
-
-/** A merchant key sees its merchant's payments only; admin keys and the open API see all. */
-export function visibleTo(principal: Principal): string | undefined {
-  return principal.kind === 'merchant' ? principal.merchantId : undefined;
 }
 
 /** The Idempotency-Key header, if sent and well-formed; 400 otherwise. */

@@ -14,12 +14,12 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/api-keys.js';
-import { CurrentPrincipal } from '../auth/principal.js';
+import { CurrentPrincipal, visibleTo } from '../auth/principal.js';
 import { correlationIdOf } from '../http/correlation-id.js';
 import { currentLogContext } from '../logging/log-context.js';
 import { CreateRefundRequest } from './dto/create-refund.request.js';
 import { ApiErrorDoc, RefundDoc } from './dto/payment.docs.js';
-import { checkedIdempotencyKey, visibleTo } from './payments.controller.js';
+import { checkedIdempotencyKey } from './payments.controller.js';
 import { RefundsIntake, type RefundView } from './refunds.service.js';
 
 @ApiTags('refunds')

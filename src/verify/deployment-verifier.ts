@@ -11,6 +11,10 @@ import { stateSettingsOf } from '../state/state-settings.js';
 import { TOPICS } from '../pipeline/stages.js';
 import { checkLedgerInvariants, type InvariantViolation } from '../ledger/ledger-invariants.js';
 import { isTerminal } from '../pipeline/payment-status.js';
+import { checkWebhookInvariants } from '../webhooks/webhook-invariants.js';
+
+/** How long the webhooks stage gets to store outcomes decided just before the check. */
+const WEBHOOK_SETTLE_MS = 10_000;
 
 export interface VerificationReport {
   acceptedPayments: number;
@@ -20,8 +24,8 @@ export interface VerificationReport {
 
 /**
  * Checks a deployment without changing anything: every payment whose initiated event Kafka holds has
- * exactly one terminal row, the ledger invariants hold, and Redis agrees with PostgreSQL on every
- * finished payment it still holds.
+ * exactly one terminal row, the ledger invariants hold, Redis agrees with PostgreSQL on every
+ * finished payment it still holds, and every outcome has its webhook event and deliveries.
  */
 export class DeploymentVerifier {
   // The owners of the names: topics and groups (KafkaTopics), the Redis view's keys (the state
@@ -55,7 +59,18 @@ export class DeploymentVerifier {
     }));
     violations.push(...(await checkLedgerInvariants(this.dataSource.manager)));
     violations.push(...(await this.redisDisagreements(accepted)));
+    violations.push(...(await this.undeliveredOutcomes(Math.max(deadline, Date.now() + WEBHOOK_SETTLE_MS))));
     return { acceptedPayments: accepted.length, terminalPayments: accepted.length - missing.length, violations };
+  }
+
+  /** Outcomes decided before this check began without their webhook event or delivery, given until `deadline` to get them. */
+  private async undeliveredOutcomes(deadline: number): Promise<InvariantViolation[]> {
+    const decidedBefore = new Date();
+    for (;;) {
+      const violations = await checkWebhookInvariants(this.dataSource.manager, decidedBefore);
+      if (violations.length === 0 || Date.now() >= deadline) return violations;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
   }
 
   /** Every payment id on payments.initiated, read from the beginning up to the current end. */

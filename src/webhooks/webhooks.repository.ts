@@ -1,0 +1,293 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import type { PaymentObject, RefundObject, WebhookEventRow, WebhookEventType } from './webhook-events.js';
+
+export interface WebhookEndpoint {
+  id: string;
+  merchantId: string;
+  url: string;
+  events: string[];
+  description: string | null;
+  status: 'enabled' | 'disabled';
+  disabledReason: string | null;
+  createdAt: string;
+}
+
+/** A delivery a worker holds by lease: what it needs to send it, and when its first attempt was. */
+export interface ClaimedDelivery {
+  id: string;
+  attempts: number;
+  firstAttemptAt: string | null;
+  endpointId: string;
+  url: string;
+  secret: string;
+  endpointStatus: 'enabled' | 'disabled';
+  event: Pick<WebhookEventRow, 'id' | 'type' | 'data' | 'createdAt'>;
+}
+
+export interface DeliveryAttempt {
+  attemptedAt: string;
+  statusCode: number | null;
+  durationMs: number;
+  error: string | null;
+}
+
+export interface DeliveryView {
+  id: string;
+  eventId: string;
+  eventType: string;
+  status: 'pending' | 'delivered' | 'failed' | 'cancelled';
+  attempts: DeliveryAttempt[];
+  nextAttemptAt: string | null;
+  deliveredAt: string | null;
+  createdAt: string;
+}
+
+/** What became of one attempt, for the delivery's row. */
+export type AttemptOutcome =
+  | { kind: 'delivered' }
+  /** Tried again at `nextAttemptAt`. */
+  | { kind: 'retry'; nextAttemptAt: Date }
+  /** Given up; `disableEndpoint` also disables its endpoint (410 Gone, or failing past the give-up time). */
+  | { kind: 'failed'; disableEndpoint?: string };
+
+export interface EventQuery {
+  merchantId?: string;
+  type?: string;
+  createdGte?: Date;
+  createdLte?: Date;
+  /** An event id: the page starts after it (newest first). */
+  startingAfter?: string;
+  limit: number;
+}
+
+const ENDPOINT_COLUMNS = `id, merchant_id AS "merchantId", url, events, description, status, disabled_reason AS "disabledReason", created_at AS "createdAt"`;
+
+/** The webhook tables: endpoints, events, deliveries and their attempts (migration 1764280000000). */
+@Injectable()
+export class WebhooksRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async createEndpoint(endpoint: { merchantId: string; url: string; events: string[]; description: string | null; secret: string }): Promise<WebhookEndpoint> {
+    const [row] = await this.dataSource.query(
+      `INSERT INTO webhook_endpoints (id, merchant_id, url, events, description, secret) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${ENDPOINT_COLUMNS}`,
+      [`we_${randomBytes(12).toString('hex')}`, endpoint.merchantId, endpoint.url, endpoint.events, endpoint.description, endpoint.secret],
+    );
+    return endpointOf(row);
+  }
+
+  async endpoints(merchantId?: string): Promise<WebhookEndpoint[]> {
+    const rows = await this.dataSource.query(
+      `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE deleted_at IS NULL AND ($1::text IS NULL OR merchant_id = $1) ORDER BY created_at DESC`,
+      [merchantId ?? null],
+    );
+    return rows.map(endpointOf);
+  }
+
+  async endpoint(id: string, merchantId?: string): Promise<WebhookEndpoint | null> {
+    const [row] = await this.dataSource.query(
+      `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR merchant_id = $2)`,
+      [id, merchantId ?? null],
+    );
+    return row ? endpointOf(row) : null;
+  }
+
+  /** Deletes the endpoint (kept for its deliveries' history) and cancels what it had still to get. */
+  async deleteEndpoint(id: string): Promise<void> {
+    await this.dataSource.transaction(async (tx) => {
+      await tx.query(`UPDATE webhook_endpoints SET deleted_at = now(), status = 'disabled', disabled_reason = 'deleted' WHERE id = $1`, [id]);
+      await tx.query(`UPDATE webhook_deliveries SET status = 'cancelled', locked_until = NULL WHERE endpoint_id = $1 AND status = 'pending'`, [id]);
+    });
+  }
+
+  async rotateSecret(id: string, secret: string): Promise<void> {
+    await this.dataSource.query(`UPDATE webhook_endpoints SET secret = $2 WHERE id = $1`, [id, secret]);
+  }
+
+  /**
+   * Stores outcomes as events, each once (its id is the outcome's), and for each event stored now one
+   * delivery per enabled endpoint of its merchant subscribed to its type: in one transaction, before
+   * the stage commits the offsets. A redelivered record adds nothing.
+   */
+  async ingest(events: WebhookEventRow[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.dataSource.query(
+      `WITH incoming AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb)
+           AS e(id text, "merchantId" text, type text, "paymentId" uuid, "refundId" uuid, data jsonb, "createdAt" timestamptz)
+       ), stored AS (
+         INSERT INTO webhook_events (id, merchant_id, type, payment_id, refund_id, data, created_at)
+         SELECT id, "merchantId", type, "paymentId", "refundId", data, "createdAt" FROM incoming
+         ON CONFLICT (id) DO NOTHING
+         RETURNING id, merchant_id, type
+       )
+       INSERT INTO webhook_deliveries (event_id, endpoint_id)
+       SELECT s.id, w.id FROM stored s
+       JOIN webhook_endpoints w ON w.merchant_id = s.merchant_id AND w.status = 'enabled' AND w.deleted_at IS NULL
+         AND (s.type = ANY(w.events) OR '*' = ANY(w.events))
+       ON CONFLICT ON CONSTRAINT webhook_deliveries_once_per_endpoint DO NOTHING`,
+      [JSON.stringify(events)],
+    );
+  }
+
+  /**
+   * Up to `limit` due deliveries, each leased to this worker for `leaseMs` (FOR UPDATE SKIP LOCKED:
+   * several workers never take the same one). A worker that dies mid-delivery leaves its lease to run
+   * out; the delivery is then due again and sent again: at least once.
+   */
+  async claimDue(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    const rows: {
+      id: string;
+      attempts: number;
+      first_attempt_at: Date | null;
+      endpoint_id: string;
+      url: string;
+      secret: string;
+      endpoint_status: 'enabled' | 'disabled';
+      event_id: string;
+      type: WebhookEventType;
+      data: PaymentObject | RefundObject;
+      created_at: Date;
+    }[] = await this.dataSource.query(
+      `WITH due AS (
+         SELECT id FROM webhook_deliveries
+         WHERE status = 'pending' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())
+         ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED
+       ), leased AS (
+         UPDATE webhook_deliveries d SET locked_until = now() + ($2::int * interval '1 millisecond') FROM due WHERE d.id = due.id
+         RETURNING d.id, d.attempts, d.event_id, d.endpoint_id
+       )
+       SELECT l.id, l.attempts, (SELECT min(attempted_at) FROM webhook_attempts a WHERE a.delivery_id = l.id) AS first_attempt_at,
+              l.endpoint_id, w.url, w.secret, w.status AS endpoint_status, l.event_id, e.type, e.data, e.created_at
+       FROM leased l JOIN webhook_endpoints w ON w.id = l.endpoint_id JOIN webhook_events e ON e.id = l.event_id`,
+      [limit, leaseMs],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      attempts: r.attempts,
+      firstAttemptAt: r.first_attempt_at?.toISOString() ?? null,
+      endpointId: r.endpoint_id,
+      url: r.url,
+      secret: r.secret,
+      endpointStatus: r.endpoint_status,
+      event: { id: r.event_id, type: r.type, data: r.data, createdAt: r.created_at.toISOString() },
+    }));
+  }
+
+  /** One attempt's record and the delivery's new state, together. */
+  async recordAttempt(delivery: Pick<ClaimedDelivery, 'id' | 'endpointId'>, attempt: DeliveryAttempt, outcome: AttemptOutcome): Promise<void> {
+    await this.dataSource.transaction(async (tx) => {
+      await tx.query(`INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, duration_ms, error) VALUES ($1, $2, $3, $4, $5)`, [
+        delivery.id,
+        attempt.attemptedAt,
+        attempt.statusCode,
+        Math.round(attempt.durationMs),
+        attempt.error?.slice(0, 500) ?? null,
+      ]);
+      const status = outcome.kind === 'delivered' ? 'delivered' : outcome.kind === 'failed' ? 'failed' : 'pending';
+      await tx.query(
+        `UPDATE webhook_deliveries SET attempts = attempts + 1, status = $2::text, locked_until = NULL, last_status_code = $3, last_error = $4,
+           next_attempt_at = COALESCE($5::timestamptz, next_attempt_at), delivered_at = CASE WHEN $2::text = 'delivered' THEN now() ELSE delivered_at END
+         WHERE id = $1`,
+        [delivery.id, status, attempt.statusCode, attempt.error?.slice(0, 500) ?? null, outcome.kind === 'retry' ? outcome.nextAttemptAt : null],
+      );
+      // A success ends the endpoint's failing streak; a first failure starts one.
+      if (outcome.kind === 'delivered') await tx.query(`UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`, [delivery.endpointId]);
+      else await tx.query(`UPDATE webhook_endpoints SET failing_since = now() WHERE id = $1 AND failing_since IS NULL`, [delivery.endpointId]);
+      if (outcome.kind === 'failed' && outcome.disableEndpoint) {
+        await tx.query(`UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = $2 WHERE id = $1`, [delivery.endpointId, outcome.disableEndpoint]);
+        await tx.query(`UPDATE webhook_deliveries SET status = 'cancelled', locked_until = NULL WHERE endpoint_id = $1 AND status = 'pending' AND id <> $2`, [
+          delivery.endpointId,
+          delivery.id,
+        ]);
+      }
+    });
+  }
+
+  /** A delivery of a disabled or deleted endpoint that was already leased: it is not sent. */
+  async cancel(deliveryId: string): Promise<void> {
+    await this.dataSource.query(`UPDATE webhook_deliveries SET status = 'cancelled', locked_until = NULL WHERE id = $1 AND status = 'pending'`, [deliveryId]);
+  }
+
+  /** How long the endpoint has been failing (null: it is not), for the give-up rule. */
+  async failingSince(endpointId: string): Promise<Date | null> {
+    const [row] = await this.dataSource.query(`SELECT failing_since FROM webhook_endpoints WHERE id = $1`, [endpointId]);
+    return row?.failing_since ?? null;
+  }
+
+  /** The endpoint's deliveries, newest first, each with its attempts. */
+  async deliveries(endpointId: string, limit: number): Promise<DeliveryView[]> {
+    const rows = await this.dataSource.query(
+      `SELECT d.id, d.event_id AS "eventId", e.type AS "eventType", d.status, d.next_attempt_at AS "nextAttemptAt", d.delivered_at AS "deliveredAt", d.created_at AS "createdAt",
+              COALESCE((SELECT jsonb_agg(jsonb_build_object('attemptedAt', a.attempted_at, 'statusCode', a.status_code, 'durationMs', a.duration_ms, 'error', a.error) ORDER BY a.attempted_at)
+                        FROM webhook_attempts a WHERE a.delivery_id = d.id), '[]'::jsonb) AS attempts
+       FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+       WHERE d.endpoint_id = $1 ORDER BY d.created_at DESC, d.id LIMIT $2`,
+      [endpointId, limit],
+    );
+    return rows.map((r: DeliveryView & { nextAttemptAt: Date; deliveredAt: Date | null; createdAt: Date }) => ({
+      ...r,
+      nextAttemptAt: r.status === 'pending' ? r.nextAttemptAt.toISOString() : null,
+      deliveredAt: r.deliveredAt?.toISOString() ?? null,
+      createdAt: r.createdAt.toISOString(),
+    }));
+  }
+
+  async events(query: EventQuery): Promise<WebhookEventRow[]> {
+    const rows = await this.dataSource.query(
+      `SELECT id, merchant_id AS "merchantId", type, payment_id AS "paymentId", refund_id AS "refundId", data, created_at AS "createdAt"
+       FROM webhook_events e
+       WHERE ($1::text IS NULL OR merchant_id = $1) AND ($2::text IS NULL OR type = $2)
+         AND ($3::timestamptz IS NULL OR created_at >= $3) AND ($4::timestamptz IS NULL OR created_at <= $4)
+         AND ($5::text IS NULL OR (created_at, id) < (SELECT created_at, id FROM webhook_events WHERE id = $5))
+       ORDER BY created_at DESC, id DESC LIMIT $6`,
+      [query.merchantId ?? null, query.type ?? null, query.createdGte ?? null, query.createdLte ?? null, query.startingAfter ?? null, query.limit],
+    );
+    return rows.map(eventOf);
+  }
+
+  async event(id: string, merchantId?: string): Promise<WebhookEventRow | null> {
+    const [row] = await this.dataSource.query(
+      `SELECT id, merchant_id AS "merchantId", type, payment_id AS "paymentId", refund_id AS "refundId", data, created_at AS "createdAt"
+       FROM webhook_events WHERE id = $1 AND ($2::text IS NULL OR merchant_id = $2)`,
+      [id, merchantId ?? null],
+    );
+    return row ? eventOf(row) : null;
+  }
+
+  /**
+   * Queues the event again for every enabled endpoint of its merchant subscribed to its type: a new
+   * delivery where it had none, the earlier one due now (its attempts kept) where it had. Returns how many.
+   */
+  async redeliver(event: Pick<WebhookEventRow, 'id' | 'merchantId' | 'type'>): Promise<number> {
+    const rows = await this.dataSource.query(
+      `INSERT INTO webhook_deliveries (event_id, endpoint_id)
+       SELECT $1, w.id FROM webhook_endpoints w
+       WHERE w.merchant_id = $2 AND w.status = 'enabled' AND w.deleted_at IS NULL AND ($3 = ANY(w.events) OR '*' = ANY(w.events))
+       ON CONFLICT ON CONSTRAINT webhook_deliveries_once_per_endpoint
+       DO UPDATE SET status = 'pending', next_attempt_at = now(), locked_until = NULL
+       RETURNING id`,
+      [event.id, event.merchantId, event.type],
+    );
+    return rows.length;
+  }
+
+  /** Deliveries due now, and the age of the oldest, for the gauges. */
+  async backlog(): Promise<{ due: number; oldestDueSeconds: number }> {
+    const [row] = await this.dataSource.query(
+      `SELECT count(*)::int AS due, COALESCE(EXTRACT(EPOCH FROM now() - min(next_attempt_at)), 0)::float AS oldest
+       FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now()`,
+    );
+    return { due: row.due, oldestDueSeconds: row.oldest };
+  }
+}
+
+function endpointOf(row: WebhookEndpoint & { createdAt: Date }): WebhookEndpoint {
+  return { ...row, createdAt: row.createdAt.toISOString() };
+}
+
+function eventOf(row: WebhookEventRow & { createdAt: Date }): WebhookEventRow {
+  return { ...row, createdAt: row.createdAt.toISOString() };
+}
