@@ -4,6 +4,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 import type { AppProcess } from '../tools/app-process.js';
 import type { PaymentLoad } from '../tools/load.js';
 import type { RefundLoad } from '../tools/refund-load.js';
+import type { WebhookReceiver } from '../tools/webhook-receiver.js';
 import type { PrivateServers } from '../tools/private-servers.js';
 
 export interface Fault {
@@ -19,17 +20,19 @@ export interface Fault {
 /** Refunds sent at once right before refund-kill's kill -9, so that some are in flight in every part of their path. */
 const REFUND_BURST = 60;
 
-/** The seven faults, in the order a full run injects them; `apps` are instance A and instance B. */
+/** The eight faults, in the order a full run injects them; `apps` are instance A and instance B. */
 export function chaosFaults({
   apps: [appA, appB],
   servers,
   load,
   refunds,
+  receiver,
 }: {
   apps: AppProcess[];
   servers: PrivateServers;
   load: PaymentLoad;
   refunds: RefundLoad;
+  receiver: WebhookReceiver;
 }): Fault[] {
   // A server back is not enough: the instance must answer ready again (its health checks saw it return).
   const thenReady = (bringBack: () => Promise<void>) => async () => {
@@ -55,6 +58,22 @@ export function chaosFaults({
         await appA.kill();
       },
       recover: () => appA.start().waitReady(),
+    },
+    {
+      name: 'webhook-kill',
+      description: "kill -9 the app mid-delivery, the receiver down (503) for the outage, then both back",
+      instances: 1,
+      inject: async () => {
+        // A slow receiver keeps deliveries in flight; the kill lands in the middle of them.
+        receiver.answerWith(() => sleep(1_500).then(() => 200));
+        await sleep(1_000);
+        await appA.kill();
+        receiver.answerWith(() => 503);
+      },
+      recover: async () => {
+        receiver.answerWith(() => 200);
+        await appA.start().waitReady();
+      },
     },
     {
       name: 'kafka-restart',

@@ -46,6 +46,13 @@ export interface FaultResult {
   /** Refund keys sent more than once that named more than one refund. */
   refundKeyMismatched: number;
   refundOutcomes: Record<string, number>;
+  /** Webhook events of the fault's payments and refunds; those the receiver never got by the bound; sent more than once (same id); one outcome under two ids; bad signatures. */
+  webhooksExpected: number;
+  webhooksLost: number;
+  lostWebhookIds: string[];
+  webhooksRedelivered: number;
+  webhookIdsMismatched: number;
+  webhooksForged: number;
   pass: boolean;
   error?: string;
 }
@@ -61,11 +68,16 @@ export interface RunSummary {
 
 /**
  * Nothing accepted lost, doubled or stuck, no 503 that took a payment, every retry its first answer,
- * every payment ended in time; refunds made under the fault, none lost or doubled, one per key.
+ * every payment ended in time; refunds made under the fault, none lost or doubled, one per key; every
+ * outcome's webhook received, under one id, correctly signed.
  */
 export function passes(r: Omit<FaultResult, 'pass'>): boolean {
   return (
     r.refundsAccepted > 0 &&
+    r.webhooksExpected > 0 &&
+    r.webhooksLost === 0 &&
+    r.webhookIdsMismatched === 0 &&
+    r.webhooksForged === 0 &&
     r.refundsLost === 0 &&
     r.refundsDoubled === 0 &&
     r.refundKeyMismatched === 0 &&
@@ -95,6 +107,7 @@ export function markdown(summary: RunSummary): string {
       r.timeToAllTerminalSeconds === null ? `> ${summary.settings.terminalBoundS}` : r.timeToAllTerminalSeconds.toFixed(1),
       r.verifyViolations,
       `${r.refundsAccepted} / ${r.refundsLost} / ${r.refundsDoubled + r.refundKeyMismatched}`,
+      `${r.webhooksExpected} / ${r.webhooksLost} / ${r.webhookIdsMismatched + r.webhooksForged} (${r.webhooksRedelivered} again)`,
       r.error ? `ERROR: ${r.error}` : r.pass ? 'PASS' : 'FAIL',
     ].join(' | '),
   );
@@ -103,8 +116,8 @@ export function markdown(summary: RunSummary): string {
     '',
     `${summary.machine}; ${JSON.stringify(summary.settings)}; ${summary.totalSeconds.toFixed(0)} s in all.`,
     '',
-    '| fault | sent | accepted (202) | 503 | no answer | lost | doubled | answered 202 sent again: same paymentId | stuck | all terminal after recovery (s) | verify violations | refunds accepted / lost / doubled | result |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| fault | sent | accepted (202) | 503 | no answer | lost | doubled | answered 202 sent again: same paymentId | stuck | all terminal after recovery (s) | verify violations | refunds accepted / lost / doubled | webhooks expected / lost / bad (sent again) | result |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((row) => `| ${row} |`),
     '',
     ...summary.results.flatMap((r) => [

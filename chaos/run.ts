@@ -19,6 +19,7 @@ import { AppConfig } from '../src/config/app-config.js';
 import { AppProcess, runCommand } from '../tools/app-process.js';
 import { DEMO_PAYERS, PaymentLoad } from '../tools/load.js';
 import { RefundLoad } from '../tools/refund-load.js';
+import { WebhookReceiver } from '../tools/webhook-receiver.js';
 import { chaosFaults } from './faults.js';
 import { writeReport, type FaultResult } from './report.js';
 import { runFault, type ChaosRun } from './runner.js';
@@ -79,6 +80,11 @@ const appEnv: NodeJS.ProcessEnv = {
   DB_PASSWORD: '',
   DB_NAME: servers.database,
   DB_MIGRATIONS_RUN: 'false',
+  // Webhooks to the runner's receiver, tried again within seconds (not hours) so they all arrive in the bound.
+  WEBHOOK_RETRY_SCHEDULE: '1s,2s,4s',
+  WEBHOOK_TIMEOUT_MS: '3000',
+  WEBHOOK_POLL_MS: '200',
+  WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
   // 100 payers at up to a few hundred payments/s: the velocity rules would reject most of them.
   FRAUD_VELOCITY_MAX_COUNT: '0',
   FRAUD_VELOCITY_MAX_AMOUNT: 'USD:1000000000',
@@ -99,8 +105,11 @@ const load = new PaymentLoad({
 });
 // Every 10th accepted payment refunded, once it has had time to complete (tools/refund-load.ts).
 const refunds = new RefundLoad({ targets: [], accepted: () => load.accepted, every: 10, keyPrefix: `chaos-refund-${runTag}-` });
-const run: ChaosRun = { apps, load, refunds, config: AppConfig.fromEnvironment(appEnv), runDir, log, durationS, outageS, terminalBoundS };
-const FAULTS = chaosFaults({ apps, servers, load, refunds });
+// The merchant's webhook receiver, subscribed to every outcome once the first instance is up.
+const receiver = new WebhookReceiver();
+const webhooks = { receiver, endpointId: '', secret: '' };
+const run: ChaosRun = { apps, load, refunds, webhooks, config: AppConfig.fromEnvironment(appEnv), runDir, log, durationS, outageS, terminalBoundS };
+const FAULTS = chaosFaults({ apps, servers, load, refunds, receiver });
 
 async function main(): Promise<number> {
   const faults = args.faults ? args.faults.split(',').map((name) => FAULTS.find((f) => f.name === name) ?? fail(`unknown fault ${name}`)) : FAULTS;
@@ -114,6 +123,18 @@ async function main(): Promise<number> {
     await runCommand(process.execPath, ['dist/database/migrate.js'], dbEnv);
     await runCommand(process.execPath, ['dist/database/seed.js'], dbEnv);
     log('migrated and seeded');
+    await apps[0].start().waitReady();
+    const receiverUrl = await receiver.start();
+    const created = await fetch(`${apps[0].url}/api/webhook-endpoints`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: receiverUrl, events: ['*'], description: 'chaos receiver' }),
+    });
+    if (created.status !== 201) throw new Error(`webhook endpoint not created: ${created.status} ${await created.text()}`);
+    const endpoint = (await created.json()) as { id: string; secret: string };
+    webhooks.endpointId = endpoint.id;
+    webhooks.secret = endpoint.secret;
+    log(`webhook receiver on ${receiverUrl}`);
     for (const fault of faults) {
       try {
         results.push(await runFault(fault, run));
@@ -130,6 +151,7 @@ async function main(): Promise<number> {
   } finally {
     await Promise.all(apps.map((a) => a.stop()));
     apps.forEach((a) => a.close());
+    await receiver.stop();
     await servers.stopAll();
   }
   const passed = cleanExit && results.length === faults.length && results.every((r) => r.pass);

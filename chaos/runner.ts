@@ -11,6 +11,7 @@ import { appDataSourceOptions } from '../src/app-data-source.js';
 import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
 import type { AppProcess } from '../tools/app-process.js';
 import { paymentsWithoutRow, waitForTerminal, type PaymentLoad, type SentRequest } from '../tools/load.js';
+import type { WebhookReceiver } from '../tools/webhook-receiver.js';
 import { acceptedRefundIds, type RefundLoad, type SentRefund } from '../tools/refund-load.js';
 import type { Fault } from './faults.js';
 import { passes, type FaultResult } from './report.js';
@@ -21,6 +22,8 @@ export interface ChaosRun {
   load: PaymentLoad;
   /** Refunds of a share of the load's completed payments, alongside it. */
   refunds: RefundLoad;
+  /** The merchant's receiver, subscribed to every outcome with this endpoint and secret. */
+  webhooks: { receiver: WebhookReceiver; endpointId: string; secret: string };
   config: AppConfig;
   /** Where each fault's requests are written. */
   runDir: string;
@@ -138,6 +141,7 @@ export async function runFault(fault: Fault, run: ChaosRun): Promise<FaultResult
     return { missing, terminalAt, refundsMissing: await waitForRefundOutcomes(dataSource, refundIds, deadline - Date.now()) };
   });
 
+  const webhookChecks = await withStores(run.config, (dataSource) => checkWebhooks(run, dataSource, [...acceptedIds], deadline));
   const checks = await withStores(run.config, (dataSource, redis) => checkStores(run, fault, records, sample, acceptedIds, dataSource, redis));
   const refundChecks = await withStores(run.config, (dataSource) => checkRefunds(dataSource, refundRecords));
 
@@ -186,9 +190,10 @@ export async function runFault(fault: Fault, run: ChaosRun): Promise<FaultResult
     refundsDoubledDetail: refundChecks.doubled.slice(0, 20),
     refundKeyMismatched: refundChecks.keyMismatched.length,
     refundOutcomes: Object.fromEntries(refundChecks.outcomes.map((o) => [o.status, Number(o.n)])),
+    ...webhookChecks,
   };
   const result: FaultResult = { ...measured, pass: passes(measured) };
-  log(`${fault.name}: ${result.pass ? 'PASS' : 'FAIL'} ${JSON.stringify({ accepted: result.accepted, lost: result.lost, doubled: result.doubled, answeredRetried: result.answeredRetried, retryMismatched: result.answeredRetryMismatched, duplicatesFromRetries: result.duplicatesFromRetries, stuck: result.stuck, verify: result.verifyViolations, terminalS: result.timeToAllTerminalSeconds, refunds: result.refundsAccepted, refundsLost: result.refundsLost, refundsDoubled: result.refundsDoubled })}`);
+  log(`${fault.name}: ${result.pass ? 'PASS' : 'FAIL'} ${JSON.stringify({ accepted: result.accepted, lost: result.lost, doubled: result.doubled, answeredRetried: result.answeredRetried, retryMismatched: result.answeredRetryMismatched, duplicatesFromRetries: result.duplicatesFromRetries, stuck: result.stuck, verify: result.verifyViolations, terminalS: result.timeToAllTerminalSeconds, refunds: result.refundsAccepted, refundsLost: result.refundsLost, refundsDoubled: result.refundsDoubled, webhooks: result.webhooksExpected, webhooksLost: result.webhooksLost })}`);
   return result;
 }
 
@@ -279,4 +284,39 @@ async function checkRefunds(dataSource: DataSource, records: SentRefund[]) {
     [acceptedRefundIds(records)],
   );
   return { doubled: [...doubledRefunds, ...overRefunded], keyMismatched, outcomes };
+}
+
+/**
+ * What the merchant's receiver got of this fault's outcomes: every event the webhooks stage stored for
+ * the fault's payments (and their refunds) must arrive by the bound (the verifier checks, from the
+ * outcomes, that each has its event and delivery); a redelivery must carry the same webhook-id, so
+ * one outcome never arrives under two ids; and every request must verify with the endpoint's secret.
+ */
+async function checkWebhooks(run: ChaosRun, dataSource: DataSource, paymentIds: string[], deadline: number) {
+  const { receiver, secret } = run.webhooks;
+  const expected: { id: string }[] = await dataSource.query(`SELECT id FROM webhook_events WHERE payment_id = ANY($1::uuid[])`, [paymentIds]);
+  const receivedIds = () => new Set(receiver.received.map((r) => String(r.headers['webhook-id'])));
+  let missing = expected.map((e) => e.id);
+  while (missing.length > 0 && Date.now() < deadline) {
+    await sleep(500);
+    const received = receivedIds();
+    missing = missing.filter((id) => !received.has(id));
+  }
+  const ours = new Set(expected.map((e) => e.id));
+  const verified = receiver.verified(secret).filter((event) => ours.has(event.id));
+  // One outcome, one webhook-id: the same payment's or refund's outcome never comes under two ids.
+  const idsByOutcome = new Map<string, Set<string>>();
+  for (const event of verified) {
+    const object = event.data.object as { refundId?: string; paymentId?: string };
+    const outcome = `${event.type}:${object.refundId ?? object.paymentId}`;
+    idsByOutcome.set(outcome, (idsByOutcome.get(outcome) ?? new Set()).add(event.id));
+  }
+  return {
+    webhooksExpected: expected.length,
+    webhooksLost: missing.length,
+    lostWebhookIds: missing.slice(0, 20),
+    webhooksRedelivered: verified.length - new Set(verified.map((e) => e.id)).size,
+    webhookIdsMismatched: [...idsByOutcome.values()].filter((ids) => ids.size > 1).length,
+    webhooksForged: receiver.forged(secret).length,
+  };
 }
