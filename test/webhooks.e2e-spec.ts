@@ -15,7 +15,7 @@ import { startTestApp, type RunningApp } from './support/test-app.js';
  * Each test has a merchant of its own, so their endpoints and events never mix.
  */
 const RUN = randomUUID().slice(0, 8);
-const MERCHANTS = ['SIGNED', 'RETRY', 'UNSUB', 'GONE', 'DELETED', 'REFUND', 'EVENTS', 'VERIFY'].map((name) => ({ id: `WH-${name}-${RUN}`, key: mintApiKey() }));
+const MERCHANTS = ['SIGNED', 'RETRY', 'UNSUB', 'GONE', 'DELETED', 'REFUND', 'EVENTS', 'VERIFY', 'GIVEUP'].map((name) => ({ id: `WH-${name}-${RUN}`, key: mintApiKey() }));
 const merchant = (name: string) => MERCHANTS.find((m) => m.id === `WH-${name}-${RUN}`)!;
 const adminKey = mintApiKey();
 
@@ -253,5 +253,29 @@ describe('webhooks (real Kafka, Redis, PostgreSQL and HTTP receivers)', () => {
     const [event] = (await eventsOf('VERIFY')).data;
     expect((await call(`/api/events/${event.id}/redeliver`, { key: merchant('VERIFY').key, method: 'POST' })).body.queued).toBe(1);
     expect(ours(await checkWebhookInvariants(dataSource.manager, new Date()))).toEqual([]);
+  });
+
+  it('gives a delivery up once it has failed for WEBHOOK_GIVE_UP_HOURS, and disables an endpoint failing that long', async () => {
+    // Give-up time 0: each delivery's first failure is already past it.
+    const impatient = await startTestApp({ WEBHOOK_GIVE_UP_HOURS: '0', WEBHOOK_POLL_MS: '50', WEBHOOK_ALLOW_PRIVATE_URLS: 'true' }, { consumers: false });
+    const { receiver: hooks, url } = await receiver(() => 500);
+    const { id: endpointId } = await endpoint('GIVEUP', url, ['payment.completed']);
+    try {
+      const listed = () => call(`/api/webhook-endpoints/${endpointId}/deliveries`, { key: merchant('GIVEUP').key }).then((r) => r.body.data);
+      const status = async () => (await call('/api/webhook-endpoints', { key: merchant('GIVEUP').key })).body.data[0];
+      // Both apps' workers take deliveries: the suite's retries within a second, the impatient one gives up
+      // at once. A delivery ends failed; the endpoint goes once a failure finds it failing since an earlier one.
+      for (let i = 0; i < 5 && (await status()).status === 'enabled'; i++) {
+        await completedPayment('GIVEUP');
+        await until(listed, (d) => d.length === i + 1 && ['failed', 'cancelled'].includes(d[0].status), `delivery ${i + 1} given up`);
+      }
+      expect(await status()).toMatchObject({ status: 'disabled', disabledReason: 'failing' });
+      const deliveries = await listed();
+      expect(deliveries.map((d: { status: string }) => d.status).filter((s: string) => s !== 'failed')).toEqual([]);
+      expect(deliveries.every((d: { attempts: { statusCode: number }[] }) => d.attempts.every((a) => a.statusCode === 500))).toBe(true);
+      expect(hooks.received.length).toBeGreaterThanOrEqual(deliveries.length);
+    } finally {
+      await impatient.close();
+    }
   });
 });
