@@ -7,6 +7,9 @@ import { newSigningSecret } from './webhook-signature.js';
 import { checkWebhookUrl, resolveAllowed } from './webhook-url.js';
 import { WebhooksRepository, type DeliveryView, type WebhookEndpoint } from './webhooks.repository.js';
 
+/** DNS answers that say "not (yet) resolvable", not "forbidden". */
+const DNS_FAILURES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ENODATA', 'ESERVFAIL']);
+
 /** Of the endpoint's deliveries, how many GET …/deliveries lists. */
 const DELIVERIES_LISTED = 100;
 
@@ -23,10 +26,16 @@ export class WebhookEndpointsService {
   async create(merchantId: string, request: CreateWebhookEndpointRequest): Promise<WebhookEndpoint & { secret: string }> {
     const checked = checkWebhookUrl(request.url);
     if ('error' in checked) throw new WebhookError(WebhookErrorCode.WebhookUrlInvalid, `${checked.error}.`, { param: 'url' });
-    try {
-      await resolveAllowed(checked.url.hostname, this.settings.allowPrivateUrls);
-    } catch (error) {
-      throw new WebhookError(WebhookErrorCode.WebhookUrlForbidden, `${(error as Error).message}.`, { param: 'url' });
+    // Refused now if it resolves to a forbidden address; a name that does not resolve yet is taken,
+    // since every delivery checks the address it connects to again.
+    if (!this.settings.allowPrivateUrls) {
+      try {
+        await resolveAllowed(checked.url.hostname, false);
+      } catch (error) {
+        if (!DNS_FAILURES.has((error as NodeJS.ErrnoException).code ?? '')) {
+          throw new WebhookError(WebhookErrorCode.WebhookUrlForbidden, `${(error as Error).message}.`, { param: 'url' });
+        }
+      }
     }
     const secret = newSigningSecret();
     const events = [...new Set(request.events)];
