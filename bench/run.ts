@@ -257,6 +257,12 @@ async function main(): Promise<void> {
   const dataSource = new DataSource(appDataSourceOptions(config));
   await dataSource.initialize();
   await fundPayers(dataSource);
+  // The load pays MERCHANT-001: an endpoint someone subscribed to its outcomes turns every payment into a
+  // delivery (to a receiver that may well be down), which the figures would then include unannounced.
+  const [{ n: endpoints }]: { n: number }[] = await dataSource.query(
+    `SELECT count(*)::int AS n FROM webhook_endpoints WHERE merchant_id = 'MERCHANT-001' AND status = 'enabled' AND deleted_at IS NULL`,
+  );
+  if (endpoints > 0) console.warn(`bench: ${endpoints} webhook endpoint(s) of MERCHANT-001 are enabled in ${config.database.database}: each payment also costs a delivery (DELETE /api/webhook-endpoints/{id} to measure without)`);
   const redis = new Redis({ host: config.redis.host, port: config.redis.port, lazyConnect: true });
   await redis.connect();
   mkdirSync('bench/results', { recursive: true });
