@@ -93,8 +93,9 @@ export function passes(r: Omit<FaultResult, 'pass'>): boolean {
 }
 
 export function markdown(summary: RunSummary): string {
+  // A fault that threw has no figures: its row says why, the other columns stay empty.
   const rows = summary.results.map((r) =>
-    [
+    r.error ? [r.fault, ...Array<string>(12).fill(''), `ERROR: ${r.error}`].join(' | ') : [
       r.fault,
       r.sent,
       r.accepted + (r.acceptedAfterRetry ? ` (+${r.acceptedAfterRetry} on retry)` : ''),
@@ -120,7 +121,7 @@ export function markdown(summary: RunSummary): string {
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((row) => `| ${row} |`),
     '',
-    ...summary.results.flatMap((r) => [
+    ...summary.results.filter((r) => !r.error).flatMap((r) => [
       `- **${r.fault}** (${r.description}): fault ${r.faultSeconds.toFixed(1)} s, recovery ${r.recoverySeconds.toFixed(1)} s; outcomes ${JSON.stringify(r.outcomes)}; other answers ${JSON.stringify(r.otherStatuses)}; unanswered sent again ${JSON.stringify(r.retriedNoAnswer)}; answered sent again ${r.answeredRetried} (${r.answeredRetriedReplayed} replayed); refunds ${JSON.stringify(r.refundOutcomes)}, first answers ${JSON.stringify(r.refundAnswers)}, sent again ${JSON.stringify(r.refundsRetried)}`,
     ]),
     '',

@@ -134,6 +134,7 @@ async function main(): Promise<number> {
     const endpoint = (await created.json()) as { id: string; secret: string };
     webhooks.endpointId = endpoint.id;
     webhooks.secret = endpoint.secret;
+    receiver.verifyOnArrival(endpoint.secret);
     log(`webhook receiver on ${receiverUrl}`);
     for (const fault of faults) {
       try {

@@ -10,6 +10,8 @@ import { Webhook } from 'standardwebhooks';
 export interface ReceivedWebhook {
   headers: IncomingHttpHeaders;
   body: string;
+  /** Checked on arrival (verifyOnArrival): the event, or why its signature did not verify. */
+  verification?: { event: VerifiedWebhook } | { error: string };
 }
 
 export interface VerifiedWebhook {
@@ -22,6 +24,7 @@ export interface VerifiedWebhook {
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
   private server?: Server;
+  private arrivalCheck?: Webhook;
 
   constructor(private answer: (index: number) => number | Promise<number> = () => 200) {}
 
@@ -31,7 +34,9 @@ export class WebhookReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
-        this.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+        const received: ReceivedWebhook = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+        if (this.arrivalCheck) received.verification = verification(this.arrivalCheck, received);
+        this.received.push(received);
         void Promise.resolve(this.answer(this.received.length - 1)).then((status) => res.writeHead(status, { 'content-type': 'text/plain' }).end('ok'));
       });
     });
@@ -44,17 +49,19 @@ export class WebhookReceiver {
     this.answer = answer;
   }
 
-  /** The requests whose signature does not verify with the endpoint's secret. */
-  forged(secret: string): ReceivedWebhook[] {
-    const webhook = new Webhook(secret);
-    return this.received.filter((r) => {
-      try {
-        webhook.verify(r.body, r.headers as Record<string, string>);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+  /**
+   * Verifies every request as it arrives, as a merchant's receiver does (and must: a signature's
+   * timestamp is only accepted for 5 minutes), those that came before too.
+   */
+  verifyOnArrival(secret: string): void {
+    this.arrivalCheck = new Webhook(secret);
+    for (const r of this.received) r.verification ??= verification(this.arrivalCheck, r);
+  }
+
+  /** What verifyOnArrival found: the events, and the requests that did not verify. */
+  checkedOnArrival(): { events: VerifiedWebhook[]; forged: ReceivedWebhook[] } {
+    const events = this.received.flatMap((r) => (r.verification && 'event' in r.verification ? [r.verification.event] : []));
+    return { events, forged: this.received.filter((r) => !r.verification || 'error' in r.verification) };
   }
 
   /** Every request verified with the endpoint's secret (throws on a bad signature). */
@@ -67,5 +74,13 @@ export class WebhookReceiver {
     if (!this.server) return;
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
     this.server.closeAllConnections();
+  }
+}
+
+function verification(webhook: Webhook, received: ReceivedWebhook): ReceivedWebhook['verification'] {
+  try {
+    return { event: webhook.verify(received.body, received.headers as Record<string, string>) as VerifiedWebhook };
+  } catch (error) {
+    return { error: (error as Error).message };
   }
 }
