@@ -4,6 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { DataSource } from 'typeorm';
 import { hashApiKey, mintApiKey } from '../src/auth/api-keys.js';
 import { checkWebhookInvariants } from '../src/webhooks/webhook-invariants.js';
+import { WebhooksRepository } from '../src/webhooks/webhooks.repository.js';
 import { WebhookReceiver as Receiver } from '../tools/webhook-receiver.js';
 import { request } from './support/http.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
@@ -15,7 +16,7 @@ import { startTestApp, type RunningApp } from './support/test-app.js';
  * Each test has a merchant of its own, so their endpoints and events never mix.
  */
 const RUN = randomUUID().slice(0, 8);
-const MERCHANTS = ['SIGNED', 'RETRY', 'UNSUB', 'GONE', 'DELETED', 'REFUND', 'EVENTS', 'VERIFY', 'GIVEUP'].map((name) => ({ id: `WH-${name}-${RUN}`, key: mintApiKey() }));
+const MERCHANTS = ['SIGNED', 'RETRY', 'UNSUB', 'GONE', 'DELETED', 'REFUND', 'EVENTS', 'VERIFY', 'GIVEUP', 'LEASE'].map((name) => ({ id: `WH-${name}-${RUN}`, key: mintApiKey() }));
 const merchant = (name: string) => MERCHANTS.find((m) => m.id === `WH-${name}-${RUN}`)!;
 const adminKey = mintApiKey();
 
@@ -277,5 +278,30 @@ describe('webhooks (real Kafka, Redis, PostgreSQL and HTTP receivers)', () => {
     } finally {
       await impatient.close();
     }
+  });
+
+  it("lets only the holder of a delivery's current lease record its outcome: a redelivery takes the lease back", async () => {
+    const { receiver: hooks, url } = await receiver();
+    const { id: endpointId } = await endpoint('LEASE', url, ['payment.completed']);
+    await completedPayment('LEASE');
+    const listed = () => call(`/api/webhook-endpoints/${endpointId}/deliveries`, { key: merchant('LEASE').key }).then((r) => r.body.data);
+    await until(listed, (d) => d[0]?.status === 'delivered', 'the first delivery');
+    // A worker holds the delivery (as claimDue leases it) while the merchant redelivers the event.
+    const [[claimed]]: [{ id: string; lease_id: string }[]] = await dataSource.query(
+      `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now() + interval '1 hour', locked_until = now() + interval '1 minute', lease_id = gen_random_uuid()
+       WHERE endpoint_id = $1 RETURNING id, lease_id`,
+      [endpointId],
+    );
+    const [event] = (await eventsOf('LEASE')).data;
+    expect((await call(`/api/events/${event.id}/redeliver`, { key: merchant('LEASE').key, method: 'POST' })).body.queued).toBe(1);
+    // The stale holder's outcome comes in: its attempt is recorded, the delivery's state is not its to change.
+    await running.app.get(WebhooksRepository).recordAttempt({ id: claimed.id, endpointId, leaseId: claimed.lease_id }, { attemptedAt: new Date().toISOString(), statusCode: 500, durationMs: 1, error: 'HTTP 500' }, { kind: 'failed' });
+    const [{ status }]: { status: string }[] = await dataSource.query(`SELECT status FROM webhook_deliveries WHERE id = $1`, [claimed.id]);
+    expect(status).not.toBe('failed');
+    // The redelivery arrives, under the event's id.
+    await until(async () => hooks.received.length, (n) => n >= 2, 'the redelivery');
+    const [delivery] = await until(listed, (d) => d[0]?.status === 'delivered', 'delivered again');
+    expect(delivery.attempts.map((a: { statusCode: number }) => a.statusCode).sort()).toEqual([200, 200, 500]);
+    expect(new Set(hooks.received.map((r) => r.headers['webhook-id']))).toEqual(new Set([event.id]));
   });
 });

@@ -6,8 +6,9 @@ import { WEBHOOK_SETTINGS, type WebhookSettings } from './webhook-settings.js';
 import { webhookHeaders } from './webhook-signature.js';
 import { WebhooksRepository, type AttemptOutcome, type ClaimedDelivery } from './webhooks.repository.js';
 
-/** Deliveries one worker sends at once. */
+/** Deliveries one instance sends at once, and to one endpoint at most (so one that hangs holds few slots). */
 const CONCURRENCY = 16;
+const PER_ENDPOINT = 4;
 /** How often the due-delivery gauges are refreshed. */
 const GAUGE_REFRESH_MS = 5_000;
 
@@ -24,7 +25,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private readonly logger = new Logger(WebhookDispatcher.name);
   private timer?: NodeJS.Timeout;
   private gaugeTimer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private claiming?: Promise<void>;
+  /** Deliveries being sent: each frees its slot when done, whatever the others do. */
+  private readonly sending = new Set<Promise<void>>();
   private stopped = false;
   private lastError = '';
 
@@ -45,30 +48,32 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.stopped = true;
     clearInterval(this.timer);
     clearInterval(this.gaugeTimer);
-    await this.running;
+    await this.claiming;
+    await Promise.allSettled([...this.sending]);
   }
 
-  /** One round: lease what is due and send it; a round still running skips the tick. */
+  /** Leases as many due deliveries as there are free slots and starts sending them; one claim at a time. */
   tick(): Promise<void> {
-    if (this.running || this.stopped) return this.running ?? Promise.resolve();
-    this.running = this.deliverDue()
+    if (this.claiming || this.stopped || this.sending.size >= CONCURRENCY) return this.claiming ?? Promise.resolve();
+    // The lease outlives an attempt, so no other worker sends a delivery this one is still sending.
+    const leaseMs = this.settings.timeoutMs * 2 + 5_000;
+    this.claiming = this.repository
+      .claimDue(CONCURRENCY - this.sending.size, leaseMs, PER_ENDPOINT)
+      .then((claimed) => {
+        this.lastError = '';
+        for (const delivery of claimed) {
+          const sending: Promise<void> = this.deliver(delivery)
+            .catch((error: Error) => this.logger.warn(`Webhook ${delivery.event.id} to ${delivery.endpointId} not recorded (${error.message}); sent again once its lease runs out`))
+            .finally(() => this.sending.delete(sending));
+          this.sending.add(sending);
+        }
+      })
       .catch((error: Error) => {
         if (error.message !== this.lastError) this.logger.warn(`Webhook deliveries not claimed: ${error.message}`);
         this.lastError = error.message;
       })
-      .finally(() => (this.running = undefined));
-    return this.running;
-  }
-
-  private async deliverDue(): Promise<void> {
-    // The lease outlives an attempt, so no other worker sends a delivery this one is still sending.
-    const leaseMs = this.settings.timeoutMs * 2 + 5_000;
-    for (;;) {
-      const claimed = await this.repository.claimDue(CONCURRENCY, leaseMs);
-      this.lastError = '';
-      await Promise.all(claimed.map((delivery) => this.deliver(delivery)));
-      if (claimed.length < CONCURRENCY || this.stopped) return;
-    }
+      .finally(() => (this.claiming = undefined));
+    return this.claiming;
   }
 
   private async deliver(delivery: ClaimedDelivery): Promise<void> {
@@ -99,8 +104,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const status = response.statusCode;
     if (status !== null && status >= 200 && status <= 299) return { kind: 'delivered' };
     if (status === 410) return { kind: 'failed', disableEndpoint: 'gone' };
-    const firstAttempt = delivery.firstAttemptAt ? Date.parse(delivery.firstAttemptAt) : attemptedAt.getTime();
-    if (attemptedAt.getTime() - firstAttempt >= this.settings.giveUpMs) {
+    // The streak of failures runs from its first one (a redelivery starts a new streak).
+    const firstFailure = delivery.failingSince ? Date.parse(delivery.failingSince) : attemptedAt.getTime();
+    if (attemptedAt.getTime() - firstFailure >= this.settings.giveUpMs) {
       // The endpoint goes too once it has failed for as long (a delivery of a healthy endpoint may just be unlucky).
       const failingSince = await this.repository.failingSince(delivery.endpointId);
       const failingLong = failingSince !== null && attemptedAt.getTime() - failingSince.getTime() >= this.settings.giveUpMs;

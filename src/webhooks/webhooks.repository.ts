@@ -18,8 +18,11 @@ export interface WebhookEndpoint {
 /** A delivery a worker holds by lease: what it needs to send it, and when its first attempt was. */
 export interface ClaimedDelivery {
   id: string;
+  /** This worker's lease: only its holder records the outcome. */
+  leaseId: string;
   attempts: number;
-  firstAttemptAt: string | null;
+  /** The first failure of its current streak (none yet, or reset by a redelivery): the give-up time runs from it. */
+  failingSince: string | null;
   endpointId: string;
   url: string;
   secret: string;
@@ -98,7 +101,7 @@ export class WebhooksRepository {
   async deleteEndpoint(id: string): Promise<void> {
     await this.dataSource.transaction(async (tx) => {
       await tx.query(`UPDATE webhook_endpoints SET deleted_at = now(), status = 'disabled', disabled_reason = 'deleted' WHERE id = $1`, [id]);
-      await tx.query(`UPDATE webhook_deliveries SET status = 'cancelled', locked_until = NULL WHERE endpoint_id = $1 AND status = 'pending'`, [id]);
+      await tx.query(`UPDATE webhook_deliveries SET status = 'cancelled', locked_until = NULL, lease_id = NULL WHERE endpoint_id = $1 AND status = 'pending'`, [id]);
     });
   }
 
@@ -137,11 +140,12 @@ export class WebhooksRepository {
    * several workers never take the same one). A worker that dies mid-delivery leaves its lease to run
    * out; the delivery is then due again and sent again: at least once.
    */
-  async claimDue(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+  async claimDue(limit: number, leaseMs: number, perEndpoint: number): Promise<ClaimedDelivery[]> {
     const rows: {
       id: string;
+      lease_id: string;
       attempts: number;
-      first_attempt_at: Date | null;
+      failing_since: Date | null;
       endpoint_id: string;
       url: string;
       secret: string;
@@ -154,20 +158,24 @@ export class WebhooksRepository {
       `WITH due AS (
          SELECT id FROM webhook_deliveries
          WHERE status = 'pending' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())
+           -- A few per endpoint at a time: one that hangs cannot hold every worker slot.
+           AND endpoint_id NOT IN (SELECT endpoint_id FROM webhook_deliveries WHERE status = 'pending' AND locked_until >= now()
+                                   GROUP BY endpoint_id HAVING count(*) >= $3)
          ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED
        ), leased AS (
-         UPDATE webhook_deliveries d SET locked_until = now() + ($2::int * interval '1 millisecond') FROM due WHERE d.id = due.id
-         RETURNING d.id, d.attempts, d.event_id, d.endpoint_id
+         UPDATE webhook_deliveries d SET locked_until = now() + ($2::int * interval '1 millisecond'), lease_id = gen_random_uuid() FROM due WHERE d.id = due.id
+         RETURNING d.id, d.lease_id, d.attempts, d.failing_since, d.event_id, d.endpoint_id
        )
-       SELECT l.id, l.attempts, (SELECT min(attempted_at) FROM webhook_attempts a WHERE a.delivery_id = l.id) AS first_attempt_at,
+       SELECT l.id, l.lease_id, l.attempts, l.failing_since,
               l.endpoint_id, w.url, w.secret, w.status AS endpoint_status, l.event_id, e.type, e.data, e.created_at
        FROM leased l JOIN webhook_endpoints w ON w.id = l.endpoint_id JOIN webhook_events e ON e.id = l.event_id`,
-      [limit, leaseMs],
+      [limit, leaseMs, perEndpoint],
     );
     return rows.map((r) => ({
       id: r.id,
+      leaseId: r.lease_id,
       attempts: r.attempts,
-      firstAttemptAt: r.first_attempt_at?.toISOString() ?? null,
+      failingSince: r.failing_since?.toISOString() ?? null,
       endpointId: r.endpoint_id,
       url: r.url,
       secret: r.secret,
@@ -176,8 +184,12 @@ export class WebhooksRepository {
     }));
   }
 
-  /** One attempt's record and the delivery's new state, together. */
-  async recordAttempt(delivery: Pick<ClaimedDelivery, 'id' | 'endpointId'>, attempt: DeliveryAttempt, outcome: AttemptOutcome): Promise<void> {
+  /**
+   * One attempt's record and, if this worker still holds the delivery's lease, its new state, together.
+   * A lease that ran out (another worker took the delivery) or was taken back (a redelivery, the
+   * endpoint deleted or disabled) leaves the state to whoever holds it now.
+   */
+  async recordAttempt(delivery: Pick<ClaimedDelivery, 'id' | 'endpointId' | 'leaseId'>, attempt: DeliveryAttempt, outcome: AttemptOutcome): Promise<void> {
     await this.dataSource.transaction(async (tx) => {
       await tx.query(`INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, duration_ms, error) VALUES ($1, $2, $3, $4, $5)`, [
         delivery.id,
@@ -187,12 +199,14 @@ export class WebhooksRepository {
         attempt.error?.slice(0, 500) ?? null,
       ]);
       const status = outcome.kind === 'delivered' ? 'delivered' : outcome.kind === 'failed' ? 'failed' : 'pending';
-      await tx.query(
-        `UPDATE webhook_deliveries SET attempts = attempts + 1, status = $2::text, locked_until = NULL, last_status_code = $3, last_error = $4,
-           next_attempt_at = COALESCE($5::timestamptz, next_attempt_at), delivered_at = CASE WHEN $2::text = 'delivered' THEN now() ELSE delivered_at END
-         WHERE id = $1`,
-        [delivery.id, status, attempt.statusCode, attempt.error?.slice(0, 500) ?? null, outcome.kind === 'retry' ? outcome.nextAttemptAt : null],
+      const [, updated]: [unknown, number] = await tx.query(
+        `UPDATE webhook_deliveries SET attempts = attempts + 1, status = $2::text, locked_until = NULL, lease_id = NULL, last_status_code = $3, last_error = $4,
+           next_attempt_at = COALESCE($5::timestamptz, next_attempt_at), delivered_at = CASE WHEN $2::text = 'delivered' THEN now() ELSE delivered_at END,
+           failing_since = CASE WHEN $2::text = 'delivered' THEN NULL ELSE COALESCE(failing_since, $7::timestamptz) END
+         WHERE id = $1 AND lease_id = $6 AND status = 'pending'`,
+        [delivery.id, status, attempt.statusCode, attempt.error?.slice(0, 500) ?? null, outcome.kind === 'retry' ? outcome.nextAttemptAt : null, delivery.leaseId, attempt.attemptedAt],
       );
+      if (updated === 0) return;
       // A success ends the endpoint's failing streak; a first failure starts one.
       if (outcome.kind === 'delivered') await tx.query(`UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`, [delivery.endpointId]);
       else await tx.query(`UPDATE webhook_endpoints SET failing_since = now() WHERE id = $1 AND failing_since IS NULL`, [delivery.endpointId]);
@@ -267,7 +281,7 @@ export class WebhooksRepository {
        SELECT $1, w.id FROM webhook_endpoints w
        WHERE w.merchant_id = $2 AND w.status = 'enabled' AND w.deleted_at IS NULL AND ($3 = ANY(w.events) OR '*' = ANY(w.events))
        ON CONFLICT ON CONSTRAINT webhook_deliveries_once_per_endpoint
-       DO UPDATE SET status = 'pending', next_attempt_at = now(), locked_until = NULL
+       DO UPDATE SET status = 'pending', next_attempt_at = now(), locked_until = NULL, lease_id = NULL, failing_since = NULL
        RETURNING id`,
       [event.id, event.merchantId, event.type],
     );
