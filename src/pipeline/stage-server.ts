@@ -55,6 +55,7 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
   private readonly trace: PaymentTrace;
   private readonly consumers: Consumer[] = [];
   private closing = false;
+  private readonly replacing = new Set<Promise<void>>();
   private readonly deadLetters: StageDeadLetters;
   private readonly firstPasses = new Map<MessageHandler, Coalescer<{ run: StageRun; messages: StageMessage[] }, StageOutcome[]>[]>();
 
@@ -73,8 +74,9 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
 
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.consumers.map((consumer) => consumer.disconnect()));
-    this.consumers.length = 0;
+    // A replacement still starting sees `closing` and disconnects its consumer itself.
+    await Promise.allSettled([...this.replacing]);
+    await Promise.all(this.consumers.splice(0).map((consumer) => consumer.disconnect()));
   }
 
   on(): void {
@@ -118,8 +120,12 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
     });
     // kafkajs restarts its consumer only after an error it deems retriable; after any other it has left
     // the group and stays stopped, and the stage would consume nothing until the process restarts.
+    let stoppedForGood = false;
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) void this.replaceConsumer(stage, logicalTopics, consumer, payload.error);
+      if (payload.restart || this.closing) return;
+      stoppedForGood = true;
+      const replacing: Promise<void> = this.replaceConsumer(stage, logicalTopics, consumer, payload.error).finally(() => this.replacing.delete(replacing));
+      this.replacing.add(replacing);
     });
     try {
       await consumer.connect();
@@ -135,6 +141,12 @@ export class KafkaStageServer extends Server implements CustomTransportStrategy 
       await consumer.disconnect().catch(() => undefined);
       throw error;
     }
+    // Closed meanwhile, or stopped for good while joining (kafkajs reports that as a crash, not a throw).
+    if (this.closing) {
+      await consumer.disconnect().catch(() => undefined);
+      return;
+    }
+    if (stoppedForGood) return;
     this.consumers.push(consumer);
     this.log.log(`Stage ${stage} consuming ${logicalTopics.join(', ')} as group ${groupId}`);
   }
