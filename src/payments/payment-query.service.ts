@@ -8,7 +8,7 @@ import { refundTransitionOf } from '../pipeline/refund-lifecycle.js';
 import type { RefundRecord } from '../pipeline/refund-record.entity.js';
 import { RefundRecords } from '../pipeline/refund-records.repository.js';
 import { PaymentView } from '../pipeline/ports.js';
-import { isTerminal, type PaymentStatus } from '../pipeline/payment-status.js';
+import { isRefundHistoryStatus, isTerminal, type PaymentStatus } from '../pipeline/payment-status.js';
 import { paymentOfRecord, snapshotOf } from '../pipeline/payment-events.js';
 import type { PaymentRecord } from '../pipeline/payment-record.entity.js';
 import { PaymentRecords } from '../pipeline/payment-records.repository.js';
@@ -68,7 +68,8 @@ export class PaymentQueryService {
   async history(paymentId: string, merchantId?: string): Promise<HistoryEntry[]> {
     const state = await this.current(paymentId, merchantId);
     const stream = await this.fromRedis(() => this.state.history(paymentId));
-    const entries: HistoryEntry[] = stream?.length ? stream : [{ status: 'PENDING', stage: 'intake', at: state.createdAt, detail: FROM_DATABASE }];
+    // A stream with refund steps only (the payment's own expired first) still needs the payment's start.
+    const entries: HistoryEntry[] = stream?.some((e) => !isRefundHistoryStatus(e.status)) ? stream : [{ status: 'PENDING', stage: 'intake', at: state.createdAt, detail: FROM_DATABASE }, ...(stream ?? [])];
     if (!isTerminal(state.status)) return entries;
     if (!entries.some((entry) => isTerminal(entry.status))) {
       const terminal: HistoryEntry = { status: state.status, stage: state.stage, at: state.updatedAt, detail: FROM_DATABASE };
@@ -87,7 +88,9 @@ export class PaymentQueryService {
       return [];
     }
     const inStream = new Set(entries.map((e) => `${e.status}:${String(e.detail?.refundId)}`));
-    return refunds
+    // Oldest first, so that refunds the stream has not got keep their order in the history.
+    return [...refunds]
+      .sort((a, b) => a.requestedAt.getTime() - b.requestedAt.getTime())
       .flatMap((refund) => {
         const ids = { refundId: refund.id, paymentId: refund.paymentId, amountMinor: refund.amountMinor, currency: refund.currency as CurrencyCode };
         // One the intake could not confirm (its client got a 503) was never pending.

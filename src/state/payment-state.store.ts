@@ -33,15 +33,19 @@ local results = {}
 for t = 1, #ARGV - 2 do
   local state, events, seen = KEYS[t * 3 - 1], KEYS[t * 3], KEYS[t * 3 + 1]
   local x = cjson.decode(ARGV[t + 2])
-  if redis.call('SADD', seen, x.eventId) == 0 then
+  local currentRank = tonumber(redis.call('HGET', state, 'rank') or '-1')
+  if x.rank < 0 and currentRank < 0 then
+    -- A step of the history only (a refund's) of a payment the view no longer holds would start a
+    -- history without the payment's own steps: not kept (the query falls back to PostgreSQL).
+    results[t] = 'stale'
+  elseif redis.call('SADD', seen, x.eventId) == 0 then
     results[t] = 'duplicate'
   else
     redis.call('XADD', events, '*', 'status', x.status, 'stage', x.stage, 'at', x.at, 'reason', x.reason, 'detail', x.detail, 'eventId', x.eventId)
     redis.call('XADD', global, 'MAXLEN', '~', maxlen, '*', 'paymentId', x.payment.paymentId, 'status', x.status, 'stage', x.stage, 'at', x.at, 'reason', x.reason, 'eventId', x.eventId)
     local result = 'stale'
-    local currentRank = tonumber(redis.call('HGET', state, 'rank') or '-1')
     if x.rank < 0 then
-      -- A step of the history only (a refund's): the current state stays as it is.
+      -- A step of the history only: the current state stays as it is.
       result = 'appended'
     elseif x.rank > currentRank then
       redis.call('HSET', state, 'status', x.status, 'rank', x.rank, 'stage', x.stage, 'reason', x.reason, 'updatedAt', x.at)
