@@ -77,6 +77,12 @@ describe('isForbiddenAddress', () => {
     ['[::1]', 'bracketed loopback'],
     ['not-an-ip', 'not an address'],
     ['', 'empty'],
+    ['64:ff9b::a9fe:a9fe', 'NAT64 of 169.254.169.254'],
+    ['64:ff9b:1::a00:1', 'local-use NAT64'],
+    ['::7f00:1', 'IPv4-compatible ::127.0.0.1'],
+    ['2002:7f00:1::1', '6to4 of 127.0.0.1'],
+    ['192.0.2.10', 'documentation'],
+    ['198.18.0.1', 'benchmarking'],
   ])('should forbid %s (%s)', (ip) => {
     expect(isForbiddenAddress(ip)).toBe(true);
   });

@@ -36,6 +36,11 @@ for (const [network, prefix] of [
   ['169.254.0.0', 16], // link-local, including the metadata service
   ['172.16.0.0', 12],
   ['192.168.0.0', 16],
+  ['192.0.0.0', 24], // IETF protocol assignments
+  ['192.0.2.0', 24], // documentation (TEST-NET-1, -2, -3)
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['198.18.0.0', 15], // benchmarking
   ['224.0.0.0', 4], // multicast
   ['240.0.0.0', 4], // reserved, including the broadcast 255.255.255.255
 ] as const) {
@@ -44,6 +49,10 @@ for (const [network, prefix] of [
 for (const [network, prefix] of [
   ['::', 128], // unspecified
   ['::1', 128],
+  ['::', 96], // IPv4-compatible (deprecated): ::127.0.0.1 reaches 127.0.0.1
+  ['64:ff9b::', 96], // NAT64: reaches any IPv4 host behind the gateway, the metadata service included
+  ['64:ff9b:1::', 48], // local-use NAT64
+  ['2002::', 16], // 6to4: embeds an IPv4 address
   ['fc00::', 7], // unique local, including fd00:ec2::254
   ['fe80::', 10],
   ['ff00::', 8],
