@@ -53,25 +53,26 @@ export class BacklogMetrics implements OnApplicationBootstrap, OnModuleDestroy {
     return this.refreshing;
   }
 
+  /** Each stage input's lag; one that cannot be read (a leader moving) leaves the others refreshed, and its error reported. */
   private async refreshLag(): Promise<void> {
     await this.admin.connect();
-    for (const { stage, logical } of STAGE_TABLE.flatMap(({ stage, inputs }) => inputs.map((logical) => ({ stage, logical })))) {
-      const group = this.topics.consumerGroup(stage);
-      const topic = this.topics.physical(logical);
-      const [ends, committed] = await Promise.all([
-        this.admin.fetchTopicOffsets(topic),
-        this.admin.fetchOffsets({ groupId: group, topics: [topic] }),
-      ]);
-      const committedByPartition = new Map(
-        (committed.find((c) => c.topic === topic)?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]),
-      );
-      for (const end of ends) {
-        const done = committedByPartition.get(end.partition) ?? -1;
-        // No commit yet: everything still in the log is waiting.
-        const from = done >= 0 ? done : Number(end.low);
-        const lag = Math.max(0, Number(end.high) - from);
-        this.metrics.kafkaConsumerLag.set({ group, topic, partition: String(end.partition) }, lag);
-      }
+    const inputs = STAGE_TABLE.flatMap(({ stage, inputs }) => inputs.map((logical) => ({ stage, logical })));
+    const results = await Promise.allSettled(inputs.map(({ stage, logical }) => this.refreshInput(stage, logical)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  private async refreshInput(stage: string, logical: string): Promise<void> {
+    const group = this.topics.consumerGroup(stage);
+    const topic = this.topics.physical(logical);
+    const [ends, committed] = await Promise.all([this.admin.fetchTopicOffsets(topic), this.admin.fetchOffsets({ groupId: group, topics: [topic] })]);
+    const committedByPartition = new Map((committed.find((c) => c.topic === topic)?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+    for (const end of ends) {
+      const done = committedByPartition.get(end.partition) ?? -1;
+      // No commit yet: everything still in the log is waiting.
+      const from = done >= 0 ? done : Number(end.low);
+      const lag = Math.max(0, Number(end.high) - from);
+      this.metrics.kafkaConsumerLag.set({ group, topic, partition: String(end.partition) }, lag);
     }
   }
 
