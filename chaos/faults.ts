@@ -61,18 +61,19 @@ export function chaosFaults({
     },
     {
       name: 'webhook-kill',
-      description: "kill -9 the app mid-delivery, the receiver down (503) for the outage, then both back",
+      description: 'kill -9 the app mid-delivery and start it again, the receiver answering 503 for the outage, then 200',
       instances: 1,
       inject: async () => {
         // A slow receiver keeps deliveries in flight; the kill lands in the middle of them.
         receiver.answerWith(() => sleep(1_500).then(() => 200));
         await sleep(1_000);
         await appA.kill();
+        // Back at once, so that its deliveries meet the receiver's outage and are tried again.
         receiver.answerWith(() => 503);
+        await appA.start().waitReady();
       },
       recover: async () => {
         receiver.answerWith(() => 200);
-        await appA.start().waitReady();
       },
     },
     {

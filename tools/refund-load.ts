@@ -58,7 +58,9 @@ export class RefundLoad {
   private records: SentRefund[] = [];
   private readonly inFlight = new Set<Promise<unknown>>();
   /** How far into accepted() the load has looked. */
-  private cursor = 0;
+  /** Payments looked at (by id: a late 202 lands anywhere in the list), and those refunded. */
+  private readonly considered = new Set<string>();
+  private readonly refunded = new Set<string>();
   private plans = 0;
   private timer: NodeJS.Timeout | null = null;
   private targets: string[];
@@ -77,7 +79,7 @@ export class RefundLoad {
   /** Starts refunding, from the payments accepted from now on. */
   start(): void {
     if (this.timer) return;
-    this.cursor = this.options.accepted().length;
+    for (const p of this.options.accepted()) this.considered.add(p.paymentId);
     this.timer = setInterval(() => this.track(this.due()), TICK_MS);
   }
 
@@ -94,9 +96,11 @@ export class RefundLoad {
    */
   async burst(n: number): Promise<void> {
     const deadline = Date.now() + 10_000;
-    const eligible = () => this.options.accepted().filter((p, i) => i % this.options.every !== 0 && p.acceptedAt <= Date.now() - SETTLE_MS);
+    const eligible = () => this.options.accepted().filter((p) => !this.refunded.has(p.paymentId) && p.acceptedAt <= Date.now() - SETTLE_MS);
     while (eligible().length < n && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, TICK_MS));
-    this.track(eligible().slice(-n));
+    const chosen = eligible().slice(-n);
+    chosen.forEach((p) => this.considered.add(p.paymentId));
+    this.track(chosen);
   }
 
   take(): SentRefund[] {
@@ -113,19 +117,20 @@ export class RefundLoad {
     }
   }
 
-  /** The accepted payments due for a refund: every nth, once at least SETTLE_MS old. */
+  /** The accepted payments due for a refund: every nth of those not looked at yet, once at least SETTLE_MS old. */
   private due(): { paymentId: string }[] {
-    const accepted = this.options.accepted();
     const due: { paymentId: string }[] = [];
-    while (this.cursor < accepted.length && accepted[this.cursor].acceptedAt <= Date.now() - SETTLE_MS) {
-      if (this.cursor % this.options.every === 0) due.push(accepted[this.cursor]);
-      this.cursor++;
+    for (const p of this.options.accepted()) {
+      if (this.considered.has(p.paymentId) || p.acceptedAt > Date.now() - SETTLE_MS) continue;
+      this.considered.add(p.paymentId);
+      if (this.considered.size % this.options.every === 0) due.push(p);
     }
     return due;
   }
 
   private track(payments: { paymentId: string }[]): void {
     for (const { paymentId } of payments) {
+      this.refunded.add(paymentId);
       const plan = PLANS[this.plans++ % PLANS.length];
       const running = this.refund(paymentId, plan);
       this.inFlight.add(running);

@@ -10,6 +10,8 @@ import { Webhook } from 'standardwebhooks';
 export interface ReceivedWebhook {
   headers: IncomingHttpHeaders;
   body: string;
+  /** What the receiver answered (once it has). */
+  answered?: number;
   /** Checked on arrival (verifyOnArrival): the event, or why its signature did not verify. */
   verification?: { event: VerifiedWebhook } | { error: string };
 }
@@ -37,7 +39,10 @@ export class WebhookReceiver {
         const received: ReceivedWebhook = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
         if (this.arrivalCheck) received.verification = verification(this.arrivalCheck, received);
         this.received.push(received);
-        void Promise.resolve(this.answer(this.received.length - 1)).then((status) => res.writeHead(status, { 'content-type': 'text/plain' }).end('ok'));
+        void Promise.resolve(this.answer(this.received.length - 1)).then((status) => {
+          received.answered = status;
+          res.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
+        });
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
