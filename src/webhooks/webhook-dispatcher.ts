@@ -6,9 +6,13 @@ import { WEBHOOK_SETTINGS, type WebhookSettings } from './webhook-settings.js';
 import { webhookHeaders } from './webhook-signature.js';
 import { WebhooksRepository, type AttemptOutcome, type ClaimedDelivery } from './webhooks.repository.js';
 
-/** Deliveries one instance sends at once, and to one endpoint at most (so one that hangs holds few slots). */
-const CONCURRENCY = 16;
-const PER_ENDPOINT = 4;
+/**
+ * Deliveries one instance sends at once, and to one endpoint at most: a busy merchant's endpoint gets
+ * most slots (at 4 it could not keep up with 150 payments/s plus a backlog, `npm run chaos`), and an
+ * endpoint that hangs still leaves some to the others.
+ */
+const CONCURRENCY = 32;
+const PER_ENDPOINT = 24;
 /** How often the due-delivery gauges are refreshed. */
 const GAUGE_REFRESH_MS = 5_000;
 
@@ -64,7 +68,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
         for (const delivery of claimed) {
           const sending: Promise<void> = this.deliver(delivery)
             .catch((error: Error) => this.logger.warn(`Webhook ${delivery.event.id} to ${delivery.endpointId} not recorded (${error.message}); sent again once its lease runs out`))
-            .finally(() => this.sending.delete(sending));
+            .finally(() => {
+              this.sending.delete(sending);
+              // A freed slot is filled at once, not at the next poll: one endpoint's deliveries flow at
+              // PER_ENDPOINT per round trip, not PER_ENDPOINT per WEBHOOK_POLL_MS.
+              void this.tick();
+            });
           this.sending.add(sending);
         }
       })
