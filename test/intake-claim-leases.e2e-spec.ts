@@ -7,6 +7,7 @@ import { OrderRegistry } from '../src/payments/order-registry.store.js';
 import { intakeSettingsOf } from '../src/payments/intake-settings.js';
 import { PaymentStateStore } from '../src/state/payment-state.store.js';
 import { stateSettingsOf } from '../src/state/state-settings.js';
+import { RedisKeySpace } from '../src/redis/key-space.js';
 import { testConfig } from './support/test-config.js';
 
 /**
@@ -27,7 +28,7 @@ describe('intake claims of a crashed request (real Redis)', () => {
 
   /** What the intake records once Kafka acknowledged a payment (the second round trip). */
   const settle = (store: IdempotencyStore, orders: OrderRegistry, accepted: Partial<AcceptedIntake> & Pick<AcceptedIntake, 'orderId' | 'paymentId'>) =>
-    new IntakeClaims(redis, intakeSettingsOf(config), store, orders, new PaymentStateStore(redis, stateSettingsOf(config))).settle({
+    new IntakeClaims(redis, intakeSettingsOf(config), RedisKeySpace.of(config), store, orders, new PaymentStateStore(redis, stateSettingsOf(config), RedisKeySpace.of(config))).settle({
       merchantId: 'MERCHANT-001',
       pending: {
         eventId: randomUUID(),
@@ -40,7 +41,7 @@ describe('intake claims of a crashed request (real Redis)', () => {
     });
 
   it('should let an unfinished Idempotency-Key claim lapse within its 30 s lease, and keep a finished one for the TTL', async () => {
-    const store = new IdempotencyStore(redis, intakeSettingsOf(config));
+    const store = new IdempotencyStore(redis, intakeSettingsOf(config), RedisKeySpace.of(config));
     const key = `lease-${randomUUID()}`;
     expect(await store.claim('MERCHANT-001', key, 'fingerprint', 100)).toEqual({ kind: 'claimed' });
     const unfinished = await redis.ttl(`idempotency:MERCHANT-001:${key}`);
@@ -49,12 +50,12 @@ describe('intake claims of a crashed request (real Redis)', () => {
     expect(unfinished).toBeLessThanOrEqual(CLAIM_LEASE_SECONDS);
 
     const response = { statusCode: 202, headers: {}, body: {} };
-    await settle(store, new OrderRegistry(redis), { orderId: `LEASE-${randomUUID()}`, paymentId: randomUUID(), idempotency: { merchantId: 'MERCHANT-001', key, fingerprint: 'fingerprint', response } });
+    await settle(store, new OrderRegistry(redis, RedisKeySpace.of(config)), { orderId: `LEASE-${randomUUID()}`, paymentId: randomUUID(), idempotency: { merchantId: 'MERCHANT-001', key, fingerprint: 'fingerprint', response } });
     expect(await redis.ttl(`idempotency:MERCHANT-001:${key}`)).toBeGreaterThan(config.payments.idempotencyTtlSeconds - 5);
   });
 
   it('should let an order claim lapse within its 30 s lease until its payment is published, then hold it for the retention', async () => {
-    const orders = new OrderRegistry(redis);
+    const orders = new OrderRegistry(redis, RedisKeySpace.of(config));
     const orderId = `LEASE-${randomUUID()}`;
     const paymentId = randomUUID();
     expect(await orders.claim('MERCHANT-001', orderId, paymentId)).toEqual({ kind: 'claimed' });
@@ -62,7 +63,7 @@ describe('intake claims of a crashed request (real Redis)', () => {
     expect(unpublished).toBeGreaterThan(0);
     expect(unpublished).toBeLessThanOrEqual(CLAIM_LEASE_SECONDS);
 
-    const store = new IdempotencyStore(redis, intakeSettingsOf(config));
+    const store = new IdempotencyStore(redis, intakeSettingsOf(config), RedisKeySpace.of(config));
     expect(await settle(store, orders, { orderId, paymentId })).toEqual({ orderKept: true });
     expect(await redis.ttl(`order:MERCHANT-001:${orderId}`)).toBeGreaterThan(config.payments.stateRetentionSeconds - 5);
     // Only the payment that holds the order can confirm it.

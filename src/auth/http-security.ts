@@ -3,10 +3,10 @@ import rateLimit from '@fastify/rate-limit';
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config.js';
 import { errorResponse, type ErrorCatalog } from '../errors/error-response.js';
 import { replyWithError } from '../http/error-reply.js';
+import type { RedisClient } from '../redis/redis.module.js';
 import { AuthErrorCode, rateLimited } from './auth-errors.js';
 import { ApiKeyRegistry, bearerToken, type Principal } from './api-keys.js';
 import { unauthorized } from './principal.js';
@@ -31,7 +31,7 @@ export function assertApiKeysConfigured(config: AppConfig, servesApi: boolean): 
  * limit (429 + Retry-After), counted in Redis so that it holds across instances. Health and metrics
  * stay open. Authorization per route (admin-only, per-merchant visibility) is the controllers' part.
  */
-export async function installHttpSecurity(app: NestFastifyApplication, config: AppConfig, redis: Redis, errors: ErrorCatalog): Promise<void> {
+export async function installHttpSecurity(app: NestFastifyApplication, config: AppConfig, redis: RedisClient, errors: ErrorCatalog): Promise<void> {
   const registry = new ApiKeyRegistry(config.security);
   const logger = new Logger('Security');
   if (registry.open) {

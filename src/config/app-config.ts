@@ -48,7 +48,17 @@ export class AppConfig {
     lingerMs: number;
     batchMaxRecords: number;
   };
-  readonly redis: { host: string; port: number; password?: string; db: number; keyPrefix: string; commandTimeoutMs: number };
+  readonly redis: {
+    host: string;
+    port: number;
+    password?: string;
+    db: number;
+    keyPrefix: string;
+    commandTimeoutMs: number;
+    /** Seeds of a Redis Cluster; none for one Redis server. */
+    clusterNodes?: { host: string; port: number }[];
+    clusterStreamParts: number;
+  };
   readonly database: {
     host: string;
     port: number;
@@ -137,6 +147,8 @@ export class AppConfig {
       db: vars.REDIS_DB,
       keyPrefix: vars.REDIS_KEY_PREFIX,
       commandTimeoutMs: vars.REDIS_COMMAND_TIMEOUT_MS,
+      clusterNodes: redisClusterNodes(vars),
+      clusterStreamParts: vars.REDIS_CLUSTER_STREAM_PARTS,
     };
     this.database = {
       host: vars.DB_HOST,
@@ -217,6 +229,17 @@ export class AppConfig {
 function durationMs(text: string): number {
   const [, amount, unit] = /^(\d+)(ms|s|m|h)$/.exec(text)!;
   return Number(amount) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
+}
+
+/** A cluster has one database, and a brace in the prefix would put every key in one hash slot. */
+function redisClusterNodes(vars: EnvironmentVariables): AppConfig['redis']['clusterNodes'] {
+  if (vars.REDIS_CLUSTER_NODES.trim() === '') return undefined;
+  if (vars.REDIS_DB !== 0) throw invalid('REDIS_DB', 'must be 0 with REDIS_CLUSTER_NODES: a Redis Cluster has database 0 only');
+  if (/[{}]/.test(vars.REDIS_KEY_PREFIX)) throw invalid('REDIS_KEY_PREFIX', 'must not hold { or } with REDIS_CLUSTER_NODES: the keys\' hash tags come after it');
+  return vars.REDIS_CLUSTER_NODES.split(',').map((node) => {
+    const [host, port] = node.trim().split(/:(?=\d+$)/);
+    return { host, port: Number(port) };
+  });
 }
 
 function invalid(variable: string, problem: string): Error {

@@ -48,6 +48,17 @@ describe('AppConfig', () => {
     expect(config.kafka.brokers).toEqual(['a:9092', 'b:9093']);
     expect(config.database.password).toBeUndefined();
   });
+
+  it('should take a Redis Cluster by its seeds, with database 0 and a prefix without hash tags', () => {
+    expect(AppConfig.fromEnvironment({}).redis.clusterNodes).toBeUndefined();
+    expect(AppConfig.fromEnvironment({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b:7001' }).redis.clusterNodes).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: 'redis-b', port: 7001 },
+    ]);
+    expect(() => AppConfig.fromEnvironment({ REDIS_CLUSTER_NODES: 'redis-a' })).toThrow(/REDIS_CLUSTER_NODES="redis-a"/);
+    expect(() => AppConfig.fromEnvironment({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_DB: '2' })).toThrow(/REDIS_DB: must be 0/);
+    expect(() => AppConfig.fromEnvironment({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_KEY_PREFIX: '{pay}:' })).toThrow(/REDIS_KEY_PREFIX: must not hold/);
+  });
 });
 
 describe('AppConfig pipeline rules', () => {

@@ -129,6 +129,17 @@ export class EnvironmentVariables {
   REDIS_KEY_PREFIX = 'payments:';
 
   /**
+   * Comma-separated host:port seeds of a Redis Cluster; when set, every Redis user of the project uses
+   * ioredis' Cluster client and cluster-shaped keys (REDIS_HOST, REDIS_PORT and REDIS_DB are not used).
+   */
+  @Matches(/^(\s*[^,\s]+:\d+(\s*,\s*[^,\s]+:\d+)*\s*)?$/, { message: 'REDIS_CLUSTER_NODES must be a comma-separated list of host:port' })
+  REDIS_CLUSTER_NODES = '';
+
+  /** Parts of the global stream on a cluster (and groups of payments' state keys, each part's with it). */
+  @IsInt() @Min(1) @Max(256)
+  REDIS_CLUSTER_STREAM_PARTS = 16;
+
+  /**
    * The longest one Redis command may take, queued while reconnecting included: past it the intake
    * answers 503 and a stage retries. Without it a request made during an outage waited until Redis
    * came back (seconds), although the intake promises a 503.

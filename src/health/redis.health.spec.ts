@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis.module.js';
 import { RedisHealthIndicator } from './redis.health.js';
 
-const indicatorWith = (ping: () => Promise<string>) => new RedisHealthIndicator(new HealthIndicatorService(), { ping } as unknown as Redis);
+const indicatorWith = (ping: () => Promise<string>) => new RedisHealthIndicator(new HealthIndicatorService(), { ping } as unknown as RedisClient);
 
 describe('RedisHealthIndicator', () => {
   it('should be up with its latency when Redis answers PONG', async () => {

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { INTAKE_SETTINGS, type IntakeSettings } from './intake-settings.js';
 import { luaCommand, type LuaCommand } from '../redis/lua-command.js';
-import { REDIS } from '../redis/redis.module.js';
+import { REDIS, type RedisClient } from '../redis/redis.module.js';
+import { RedisKeySpace } from '../redis/key-space.js';
 
 /**
  * How long a claim (of an Idempotency-Key, or of an order) outlives a request that never finished, e.g.
@@ -49,8 +49,9 @@ export class IdempotencyStore {
   private readonly releaseClaim: LuaCommand;
 
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(INTAKE_SETTINGS) private readonly settings: Pick<IntakeSettings, 'idempotencyTtlSeconds'>,
+    private readonly keySpace: RedisKeySpace,
   ) {
     this.claimOnce = luaCommand(redis, 'idempotencyClaim', 1, CLAIM);
     this.abandonClaim = luaCommand(redis, 'idempotencyAbandon', 1, ABANDON_IF_UNFINISHED);
@@ -103,9 +104,12 @@ export class IdempotencyStore {
     return JSON.stringify({ fingerprint } satisfies KeyRecord);
   }
 
-  /** The merchant part is URI-encoded: ids may hold ":", and `a:b` + `c` must not meet `a` + `b:c`. */
+  /**
+   * The merchant part is URI-encoded: ids may hold ":", and `a:b` + `c` must not meet `a` + `b:c`. On a
+   * cluster it is the hash tag, shared with the merchant's orders (IntakeClaims claims both in one script).
+   */
   keyOf(merchantId: string, key: string): string {
-    return `idempotency:${encodeURIComponent(merchantId)}:${key}`;
+    return this.keySpace.key('idempotency', encodeURIComponent(merchantId), key);
   }
 }
 

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { INTAKE_SETTINGS, type IntakeSettings } from './intake-settings.js';
 import { luaCommand, type LuaCommand } from '../redis/lua-command.js';
-import { REDIS } from '../redis/redis.module.js';
+import { REDIS, type RedisClient } from '../redis/redis.module.js';
+import { RedisKeySpace } from '../redis/key-space.js';
 import { Coalescer } from '../batching/coalescer.js';
 import type { StateTransition } from '../pipeline/payment-view.js';
 import { PaymentView } from '../pipeline/ports.js';
@@ -41,7 +41,13 @@ export interface IntakeClaimRequest {
  * claim the order, each step only if the one before passed. Both claims are short leases until the
  * payment is durably published (IdempotencyStore, OrderRegistry). The rare paths (a key or an order
  * in use) go on through those stores. KEYS: rate, key and order of each request; ARGV: window, lease,
- * then max, key record and paymentId of each.
+ * then of each: max (0: no limit to count), key record ('' for none) and paymentId ('' to count the
+ * rate only).
+ *
+ * On a Redis Cluster a request's keys must share a hash slot. Its key and order do (both carry the
+ * merchant's tag), its rate key does not (it is @fastify/rate-limit's): there the rate is counted in
+ * a first call per rate key's slot, and the claims of the requests under their limit in a second one
+ * per merchant's slot.
  */
 const CLAIM_SCRIPT = `
 local windowMs, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -63,7 +69,7 @@ for r = 1, #KEYS / 3 do
   if not result and keyRecord ~= '' and not redis.call('SET', keyKey, keyRecord, 'EX', lease, 'NX') then
     result = { 'idempotency_taken', current, ttl }
   end
-  if not result and not redis.call('SET', orderKey, paymentId, 'EX', lease, 'NX') then
+  if not result and paymentId ~= '' and not redis.call('SET', orderKey, paymentId, 'EX', lease, 'NX') then
     result = { 'order_taken', current, ttl, redis.call('GET', orderKey) }
   end
   results[r] = result or { 'claimed', current, ttl }
@@ -93,6 +99,15 @@ end
 return kept
 `;
 
+/** One request's share of a claim script call: three keys, three arguments. */
+interface ClaimCall {
+  keys: [string, string, string];
+  args: [number, string, string];
+}
+
+/** The script's answer for one request: outcome, the rate count and window's time left, the order's holder. */
+type ClaimResult = [IntakeClaim['kind'], number, number, string | null];
+
 /** What the intake records once a payment's event is durably in Kafka. */
 export interface AcceptedIntake {
   merchantId: string;
@@ -118,8 +133,9 @@ export class IntakeClaims {
   private readonly settlements: Coalescer<AcceptedIntake, SettledIntake>;
 
   constructor(
-    @Inject(REDIS) redis: Redis,
+    @Inject(REDIS) redis: RedisClient,
     @Inject(INTAKE_SETTINGS) private readonly settings: IntakeSettings,
+    private readonly keySpace: RedisKeySpace,
     private readonly idempotency: IdempotencyStore,
     private readonly orders: OrderRegistry,
     private readonly state: PaymentView,
@@ -142,30 +158,69 @@ export class IntakeClaims {
   }
 
   private async claimTogether(requests: IntakeClaimRequest[]): Promise<PromiseSettledResult<IntakeClaim>[]> {
-    const { max, windowMs } = this.settings.rateLimit;
-    const keys: string[] = [];
-    const args: (string | number)[] = [windowMs, CLAIM_LEASE_SECONDS];
-    for (const request of requests) {
-      const orderKey = this.orders.keyOf(request.merchantId, request.orderId);
-      // Unused keys still name something of the request's own: a script declares every key it may touch.
-      keys.push(
-        request.rateLimitKey !== undefined ? `ratelimit:${request.rateLimitKey}` : orderKey,
-        request.idempotency ? this.idempotency.keyOf(request.idempotency.merchantId, request.idempotency.key) : orderKey,
-        orderKey,
-      );
-      args.push(request.rateLimitKey !== undefined ? max : 0, request.idempotency ? this.idempotency.claimRecord(request.idempotency.fingerprint) : '', request.paymentId);
-    }
-    const results = (await this.claimAll(keys.length, ...keys, ...args)) as [IntakeClaim['kind'], number, number, string | null][];
-    return results.map(([kind, current, ttl, holder], i): PromiseSettledResult<IntakeClaim> => {
-      const rate = requests[i].rateLimitKey !== undefined ? { limit: max, remaining: Math.max(0, max - current), resetMs: Math.max(0, ttl) } : undefined;
+    const { max } = this.settings.rateLimit;
+    const parts = requests.map((request) => this.claimParts(request));
+    // A request whose rate key sits in another slot than its claims counts its rate first (cluster only).
+    const counted = parts.filter((p) => p.rate !== undefined);
+    const rates = await this.keySpace.perSlot(counted, (p) => p.rate!.keys[0], (group) => this.runClaims(group.map((p) => p.rate!)));
+    const rateOf = new Map(counted.map((p, i) => [p, rates[i]]));
+    const claimable = parts.filter((p) => rateOf.get(p)?.[0] !== 'rate_limited');
+    const claims = await this.keySpace.perSlot(claimable, (p) => p.claim.keys[2], (group) => this.runClaims(group.map((p) => p.claim)));
+    const claimOf = new Map(claimable.map((p, i) => [p, claims[i]]));
+    return parts.map((p, i): PromiseSettledResult<IntakeClaim> => {
+      const counting = rateOf.get(p);
+      const [kind, current, ttl, holder] = counting?.[0] === 'rate_limited' ? counting : claimOf.get(p)!;
+      const [, rateCurrent, rateTtl] = counting ?? [kind, current, ttl];
+      const rate = requests[i].rateLimitKey !== undefined ? { limit: max, remaining: Math.max(0, max - rateCurrent), resetMs: Math.max(0, rateTtl) } : undefined;
       if (kind === 'rate_limited') return { status: 'fulfilled', value: { kind, rate: rate! } };
       if (kind === 'order_taken') return { status: 'fulfilled', value: { kind, rate, holder: holder ?? '' } };
       return { status: 'fulfilled', value: { kind, rate } };
     });
   }
 
+  /**
+   * A request's keys and arguments for the claim script: one part when its keys share a slot (always
+   * on one server), else the rate count on its own (`rate`) and the claims without it.
+   */
+  private claimParts(request: IntakeClaimRequest): { claim: ClaimCall; rate?: ClaimCall } {
+    const { max } = this.settings.rateLimit;
+    const orderKey = this.orders.keyOf(request.merchantId, request.orderId);
+    const idempotencyKey = request.idempotency ? this.idempotency.keyOf(request.idempotency.merchantId, request.idempotency.key) : orderKey;
+    const record = request.idempotency ? this.idempotency.claimRecord(request.idempotency.fingerprint) : '';
+    // Unused keys still name something of the request's own: a script declares every key it may touch.
+    if (request.rateLimitKey === undefined) return { claim: { keys: [orderKey, idempotencyKey, orderKey], args: [0, record, request.paymentId] } };
+    const rateKey = `ratelimit:${request.rateLimitKey}`;
+    if (this.keySpace.slotOf(rateKey) === this.keySpace.slotOf(orderKey)) {
+      return { claim: { keys: [rateKey, idempotencyKey, orderKey], args: [max, record, request.paymentId] } };
+    }
+    return {
+      rate: { keys: [rateKey, rateKey, rateKey], args: [max, '', ''] },
+      claim: { keys: [orderKey, idempotencyKey, orderKey], args: [0, record, request.paymentId] },
+    };
+  }
+
+  private async runClaims(calls: ClaimCall[]): Promise<ClaimResult[]> {
+    const args: (string | number)[] = [this.settings.rateLimit.windowMs, CLAIM_LEASE_SECONDS];
+    const keys = calls.flatMap((c) => c.keys);
+    for (const c of calls) args.push(...c.args);
+    return (await this.claimAll(keys.length, ...keys, ...args)) as ClaimResult[];
+  }
+
   /** The orders' confirmations with the keys' answers in one script, and the PENDING appends in another, in one turn. */
   private async settleTogether(accepted: AcceptedIntake[]): Promise<PromiseSettledResult<SettledIntake>[]> {
+    const [confirmed, appended] = await Promise.allSettled([
+      this.keySpace.perSlot(accepted, (a) => this.orders.keyOf(a.merchantId, a.orderId), (group) => this.settleGroup(group)),
+      this.state.appendAll(accepted.map((a) => a.pending)),
+    ]);
+    const error = [confirmed, appended].find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason as Error | undefined;
+    return accepted.map((_, i) => ({
+      status: 'fulfilled',
+      value: { orderKept: confirmed.status === 'fulfilled' && confirmed.value[i] === 1, ...(error && { error }) },
+    }));
+  }
+
+  /** One settle call for requests whose keys share a slot (all of them on one server). */
+  private async settleGroup(accepted: AcceptedIntake[]): Promise<number[]> {
     const keys: string[] = [];
     const args: (string | number)[] = [this.settings.stateRetentionSeconds, this.settings.idempotencyTtlSeconds];
     for (const a of accepted) {
@@ -174,14 +229,6 @@ export class IntakeClaims {
       keys.push(orderKey, key ? this.idempotency.keyOf(key.merchantId, key.key) : orderKey);
       args.push(a.paymentId, key ? this.idempotency.answerRecord(key.fingerprint, key.response) : '');
     }
-    const [confirmed, appended] = await Promise.allSettled([
-      this.settleAll(keys.length, ...keys, ...args) as Promise<number[]>,
-      this.state.appendAll(accepted.map((a) => a.pending)),
-    ]);
-    const error = [confirmed, appended].find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason as Error | undefined;
-    return accepted.map((_, i) => ({
-      status: 'fulfilled',
-      value: { orderKept: confirmed.status === 'fulfilled' && confirmed.value[i] === 1, ...(error && { error }) },
-    }));
+    return (await this.settleAll(keys.length, ...keys, ...args)) as number[];
   }
 }

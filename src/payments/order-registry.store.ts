@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { REDIS } from '../redis/redis.module.js';
+import { REDIS, type RedisClient } from '../redis/redis.module.js';
+import { RedisKeySpace } from '../redis/key-space.js';
 import { CLAIM_LEASE_SECONDS } from './idempotency.store.js';
 
 export type OrderClaim = { kind: 'claimed' } | { kind: 'taken'; paymentId: string };
@@ -14,7 +14,10 @@ export type OrderClaim = { kind: 'claimed' } | { kind: 'taken'; paymentId: strin
  */
 @Injectable()
 export class OrderRegistry {
-  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+  constructor(
+    @Inject(REDIS) private readonly redis: RedisClient,
+    private readonly keySpace: RedisKeySpace,
+  ) {}
 
   async claim(merchantId: string, orderId: string, paymentId: string): Promise<OrderClaim> {
     const key = this.keyOf(merchantId, orderId);
@@ -45,7 +48,7 @@ export class OrderRegistry {
    * merchant `a` with order `b:c` would claim merchant `a:b`'s order `c`.
    */
   keyOf(merchantId: string, orderId: string): string {
-    return `order:${encodeURIComponent(merchantId)}:${orderId}`;
+    return this.keySpace.key('order', encodeURIComponent(merchantId), orderId);
   }
 }
 

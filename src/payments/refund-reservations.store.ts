@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { luaCommand, type LuaCommand } from '../redis/lua-command.js';
-import { REDIS } from '../redis/redis.module.js';
+import { REDIS, type RedisClient } from '../redis/redis.module.js';
 
 /** A refund between the intake's 202 and its outcome in PostgreSQL, as the intake keeps it in Redis. */
 export interface PendingRefund {
@@ -30,8 +29,8 @@ const PENDING_SECONDS = 24 * 3600;
 export class RefundReservations {
   private readonly reserveOnce: LuaCommand;
 
-  constructor(@Inject(REDIS) private readonly redis: Redis) {
-    this.reserveOnce = luaCommand(redis, 'refundReserve', 2, RESERVE);
+  constructor(@Inject(REDIS) private readonly redis: RedisClient) {
+    this.reserveOnce = luaCommand(redis, 'refundReserve', 1, RESERVE);
   }
 
   /** The ids of the payment's pending refunds (to drop those that ended before reserving). */
@@ -53,12 +52,14 @@ export class RefundReservations {
   /**
    * Reserves the refund in one script: drops `ended`, then takes `amountMinor` (or, when null, all
    * that is left) if the payment's `refundableMinor` still covers it next to the other pending ones.
-   * The same refundId again keeps its first reservation.
+   * The same refundId again keeps its first reservation. The refund's index is written first, on its
+   * own (on a Redis Cluster it lives in another slot than the payment's hash): an index without a
+   * reservation finds nothing, a reservation is never without its index.
    */
   async reserve(refund: Omit<PendingRefund, 'amountMinor'> & { amountMinor: string | null }, refundableMinor: bigint, ended: string[]): Promise<Reservation> {
+    await this.redis.set(this.indexOf(refund.refundId), refund.paymentId, 'EX', PENDING_SECONDS);
     const [outcome, amount] = (await this.reserveOnce(
       this.keyOf(refund.paymentId),
-      this.indexOf(refund.refundId),
       refund.refundId,
       refund.amountMinor ?? '',
       refundableMinor.toString(),
@@ -84,9 +85,9 @@ export class RefundReservations {
 }
 
 /**
- * KEYS: the payment's pending hash, the refund's index key. ARGV: refundId, amount ('' = the rest),
- * refundable, the pending refund's JSON (amount filled in here), TTL, then the ids to drop. Amounts
- * are integers of minor units below 2^53 (the intake's limits keep them there), so Lua numbers hold them.
+ * KEYS: the payment's pending hash. ARGV: refundId, amount ('' = the rest), refundable, the pending
+ * refund's JSON (amount filled in here), TTL, then the ids to drop. Amounts are integers of minor
+ * units below 2^53 (the intake's limits keep them there), so Lua numbers hold them.
  */
 const RESERVE = `
 for i = 6, #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]) end
@@ -102,6 +103,5 @@ local refund = cjson.decode(ARGV[4])
 refund.amountMinor = string.format('%d', amount)
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(refund))
 redis.call('EXPIRE', KEYS[1], ARGV[5])
-redis.call('SET', KEYS[2], refund.paymentId, 'EX', ARGV[5])
 return { 'reserved', refund.amountMinor }
 `;

@@ -77,8 +77,7 @@ export class BacklogMetrics implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async refreshStream(): Promise<void> {
-    const { stream, length } = await this.view.streamLength();
-    this.metrics.redisStreamLength.set({ stream }, length);
+    for (const { stream, length } of await this.view.streamLengths()) this.metrics.redisStreamLength.set({ stream }, length);
   }
 
   async onModuleDestroy(): Promise<void> {

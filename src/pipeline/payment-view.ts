@@ -78,8 +78,8 @@ export abstract class PaymentView {
   abstract history(paymentId: string): Promise<HistoryEntry[]>;
   /** A payment's refunded total (minor units) after a refund succeeded; never lowers what the view holds. */
   abstract noteRefunded(paymentId: string, amountRefundedMinor: string): Promise<void>;
-  /** The global stream of every transition and its length (a backlog gauge). */
-  abstract streamLength(): Promise<{ stream: string; length: number }>;
+  /** The global stream of every transition (each part's, on a Redis Cluster) and its length (a backlog gauge). */
+  abstract streamLengths(): Promise<{ stream: string; length: number }[]>;
 }
 
 /** A COMPLETED payment's refund fields, from its amount and refunded total in minor units. */

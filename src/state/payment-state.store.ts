@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { STATE_SETTINGS, type StateSettings } from './state-settings.js';
 import { luaCommand, type LuaCommand } from '../redis/lua-command.js';
-import { REDIS } from '../redis/redis.module.js';
+import { REDIS, type RedisClient } from '../redis/redis.module.js';
+import { RedisKeySpace } from '../redis/key-space.js';
 import { STATUS_RANK, type PaymentStage, type PaymentStatus } from '../pipeline/payment-status.js';
 import {
   inMachineOrder,
@@ -23,9 +23,10 @@ type AppendedStep = Omit<StateTransition, 'status' | 'payment'> & { status: stri
  * its payment's own stream and to the global stream (approximately trimmed), the current-state hash
  * moved forward only (a late PENDING never overwrites VALIDATED; the payment's own fields are written
  * once; a step without a rank, a refund's, leaves it alone), the payment's keys' retention
- * refreshed. KEYS: the global stream, then state, events and seen of each transition. ARGV: retention,
- * maxlen, then one JSON object per transition (one argument rather than twenty: the client's cost is
- * per argument). Returns one result per transition.
+ * refreshed. KEYS: the global stream (on a cluster, the part whose tag the payments' keys carry),
+ * then state, events and seen of each transition. ARGV: retention, maxlen, then one JSON object per
+ * transition (one argument rather than twenty: the client's cost is per argument). Returns one
+ * result per transition.
  */
 const APPEND_SCRIPT = `
 local global, retention, maxlen = KEYS[1], tonumber(ARGV[1]), ARGV[2]
@@ -81,8 +82,9 @@ export class PaymentStateStore implements PaymentView {
   private readonly raiseRefunded: LuaCommand;
 
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(STATE_SETTINGS) private readonly settings: StateSettings,
+    private readonly keySpace: RedisKeySpace,
   ) {
     this.appendTransitions = luaCommand(redis, 'paymentStateAppendAll', 'dynamic', APPEND_SCRIPT);
     this.readStatuses = luaCommand(redis, 'paymentStatuses', 'dynamic', STATUSES_SCRIPT);
@@ -103,10 +105,16 @@ export class PaymentStateStore implements PaymentView {
     return this.appendSteps(transitions.map(({ paymentId, ...t }) => ({ ...t, rank: -1, payment: { paymentId } })));
   }
 
+  /** One script call per part of the global stream (one in all on one server). */
   private async appendSteps(steps: AppendedStep[]): Promise<AppendResult[]> {
     if (steps.length === 0) return [];
-    const keys: string[] = [GLOBAL_STREAM];
-    const args: (string | number)[] = [this.settings.stateRetentionSeconds, this.settings.globalStreamMaxLen];
+    return this.keySpace.perSlot(steps, (step) => this.keysOf(step.payment.paymentId).state, (part) => this.appendPart(part));
+  }
+
+  private async appendPart(steps: AppendedStep[]): Promise<AppendResult[]> {
+    const parts = this.keySpace.allParts().length;
+    const keys: string[] = [this.keysOf(steps[0].payment.paymentId).stream];
+    const args: (string | number)[] = [this.settings.stateRetentionSeconds, Math.ceil(this.settings.globalStreamMaxLen / parts)];
     for (const step of steps) {
       const own = this.keysOf(step.payment.paymentId);
       keys.push(own.state, own.events, own.seen);
@@ -129,7 +137,8 @@ export class PaymentStateStore implements PaymentView {
   /** The current status of each payment (null where unknown), in one call: what the stages check first. */
   async statuses(paymentIds: string[]): Promise<(PaymentStatus | null)[]> {
     if (paymentIds.length === 0) return [];
-    const statuses = (await this.readStatuses(paymentIds.length, ...paymentIds.map((id) => this.keysOf(id).state))) as string[];
+    const states = paymentIds.map((id) => this.keysOf(id).state);
+    const statuses = await this.keySpace.perSlot(states, (key) => key, async (keys) => (await this.readStatuses(keys.length, ...keys)) as string[]);
     return statuses.map((status) => (status === '' ? null : (status as PaymentStatus)));
   }
 
@@ -174,17 +183,38 @@ export class PaymentStateStore implements PaymentView {
     return inMachineOrder(history);
   }
 
-  async streamLength(): Promise<{ stream: string; length: number }> {
+  async streamLengths(): Promise<{ stream: string; length: number }[]> {
     // ioredis adds the deployment's keyPrefix to the key, as for every other command.
-    return { stream: GLOBAL_STREAM, length: await this.redis.xlen(GLOBAL_STREAM) };
+    const streams = this.globalStreams();
+    return Promise.all(streams.map(async (stream) => ({ stream, length: await this.redis.xlen(stream) })));
   }
 
+  /**
+   * Up to `count` entries of the global stream after `afterId` ('0': from its start), every part's,
+   * in stream id order (ids are times, so this is the order they were written in, to the millisecond).
+   */
+  async globalEntries(afterId = '0', count = 100): Promise<GlobalStreamEntry[]> {
+    const parts = await Promise.all(this.globalStreams().map((stream) => this.redis.xrange(stream, `(${afterId}`, '+', 'COUNT', count)));
+    return parts
+      .flat()
+      .map(([id, fields]) => {
+        const f = toRecord(fields);
+        return { id, paymentId: f.paymentId, status: f.status, stage: f.stage, at: f.at, ...(f.reason && { reason: f.reason }) };
+      })
+      .sort((a, b) => compareStreamIds(a.id, b.id))
+      .slice(0, count);
+  }
+
+  /** The global stream's keys: `payments` on one server, `payments:{part}` for each part on a cluster. */
+  globalStreams(): string[] {
+    return this.keySpace.allParts().map((part) => this.keySpace.inPart(GLOBAL_STREAM, part));
+  }
+
+  /** On a cluster, the keys of a payment carry its part's tag, so one script writes them with the part's stream. */
   private keysOf(paymentId: string) {
-    return {
-      state: `payment:${paymentId}`,
-      events: `payment:${paymentId}:events`,
-      seen: `payment:${paymentId}:event-ids`,
-    };
+    const part = this.keySpace.partOf(paymentId);
+    const state = this.keySpace.inPart('payment', part, paymentId);
+    return { state, events: `${state}:events`, seen: `${state}:event-ids`, stream: this.keySpace.inPart(GLOBAL_STREAM, part) };
   }
 }
 
@@ -196,8 +226,25 @@ if tonumber(ARGV[1]) > current then redis.call('HSET', KEYS[1], 'amountRefundedM
 return 0
 `;
 
-/** The one stream of every transition of every payment, for Redis consumer groups and replay. */
+/** The stream of every transition of every payment (in parts on a cluster), for Redis consumer groups and replay. */
 export const GLOBAL_STREAM = 'payments';
+
+/** One transition as the global stream holds it. */
+export interface GlobalStreamEntry {
+  id: string;
+  paymentId: string;
+  status: string;
+  stage: string;
+  at: string;
+  reason?: string;
+}
+
+/** Stream ids `ms-seq`, compared as the numbers they are. */
+function compareStreamIds(a: string, b: string): number {
+  const [aMs, aSeq] = a.split('-').map(BigInt);
+  const [bMs, bSeq] = b.split('-').map(BigInt);
+  return aMs === bMs ? Number(aSeq - bSeq) : aMs < bMs ? -1 : 1;
+}
 
 function toRecord(fields: string[]): Record<string, string> {
   const record: Record<string, string> = {};

@@ -1,5 +1,4 @@
 import { Kafka, logLevel } from 'kafkajs';
-import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
 import { kafkaConnectionOptions } from '../kafka/kafka-client.factory.js';
@@ -8,6 +7,8 @@ import { parseEnvelope } from '../pipeline/event-envelope.js';
 import { PaymentRecords } from '../pipeline/payment-records.repository.js';
 import { PaymentStateStore } from '../state/payment-state.store.js';
 import { stateSettingsOf } from '../state/state-settings.js';
+import { RedisKeySpace } from '../redis/key-space.js';
+import type { RedisClient } from '../redis/redis.module.js';
 import { TOPICS } from '../pipeline/stages.js';
 import { checkLedgerInvariants, type InvariantViolation } from '../ledger/ledger-invariants.js';
 import { isTerminal } from '../pipeline/payment-status.js';
@@ -37,10 +38,10 @@ export class DeploymentVerifier {
   constructor(
     private readonly config: AppConfig,
     private readonly dataSource: DataSource,
-    redis: Redis,
+    redis: RedisClient,
   ) {
     this.topics = new KafkaTopics(config);
-    this.view = new PaymentStateStore(redis, stateSettingsOf(config));
+    this.view = new PaymentStateStore(redis, stateSettingsOf(config), RedisKeySpace.of(config));
     this.records = new PaymentRecords(dataSource);
   }
 
