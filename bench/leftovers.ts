@@ -1,14 +1,15 @@
-import type { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import type { AppConfig } from '../src/config/app-config.js';
 import { kafkaConnectionOptions } from '../src/kafka/kafka-client.factory.js';
+import type { RedisClient } from '../src/redis/redis.module.js';
+import { unlinkKeys } from '../tools/redis-admin.js';
 
 /**
  * Removes what one run left on the shared servers: its topics and consumer groups (all named with
  * the run's prefix) and, given a Redis client and the run's key prefix, its keys. Without it they
  * pile up on a broker and a Redis that tests and other people use.
  */
-export async function removeRunLeftovers(config: AppConfig, topicPrefix: string, redis?: { client: Redis; keyPrefix: string }): Promise<void> {
+export async function removeRunLeftovers(config: AppConfig, topicPrefix: string, redis?: { client: RedisClient; keyPrefix: string }): Promise<void> {
   const admin = new Kafka({ ...kafkaConnectionOptions(config.kafka), clientId: 'bench-cleanup', logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
@@ -20,10 +21,5 @@ export async function removeRunLeftovers(config: AppConfig, topicPrefix: string,
     await admin.disconnect();
   }
   if (!redis) return;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.client.scan(cursor, 'MATCH', `${redis.keyPrefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.client.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await unlinkKeys(redis.client, `${redis.keyPrefix}*`);
 }

@@ -15,7 +15,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { hashApiKey, mintApiKey } from '../src/auth/api-keys.js';
 import { AppConfig } from '../src/config/app-config.js';
@@ -23,9 +22,11 @@ import { appDataSourceOptions } from '../src/app-data-source.js';
 import { DepositsService } from '../src/ledger/deposits.service.js';
 import { LedgerRepository } from '../src/ledger/ledger.repository.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
+import { createRedisClient, type RedisClient } from '../src/redis/redis.module.js';
 import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
 import { runCommand } from '../tools/app-process.js';
 import { autocannonPayments } from '../tools/load.js';
+import { usedMemoryBytes } from '../tools/redis-admin.js';
 import { bareFastifyBaseline, batchedKafkaBaseline, rawKafkaBaseline } from './baselines.js';
 import { removeRunLeftovers } from './leftovers.js';
 import { markdown } from './report.js';
@@ -113,7 +114,7 @@ async function fundPayers(dataSource: DataSource): Promise<void> {
 type ShapeResult = Awaited<ReturnType<typeof measureShape>>;
 
 /** One shape: start its processes, load the API, wait for the drain, read the figures, stop and clean up. */
-async function measureShape(shape: ShapeName, config: AppConfig, dataSource: DataSource, redis: Redis) {
+async function measureShape(shape: ShapeName, config: AppConfig, dataSource: DataSource, redis: RedisClient) {
   const env = shapeEnv(shape);
   const orderPrefix = `BENCH-${runTag}-${shape}-`;
   console.log(`[bench] shape ${shape}`);
@@ -159,7 +160,7 @@ async function measureShape(shape: ShapeName, config: AppConfig, dataSource: Dat
     );
     // The bench's own payers: the database may be shared (the test suite's smoke run).
     const violations = await checkLedgerInvariants(dataSource.manager, { userIds: payers });
-    const redisMemory = /used_memory:(\d+)/.exec(await redis.info('memory'))?.[1];
+    const redisMemory = await usedMemoryBytes(redis);
     // `npm run verify` on the shape's own topics and keys: every accepted event terminal, Redis agreeing.
     const verified = await verifyShape(env, dataSource);
 
@@ -192,7 +193,7 @@ async function measureShape(shape: ShapeName, config: AppConfig, dataSource: Dat
         appCpuMicrosPerPayment: perPayment(cpuSeconds),
         appPeakRssMb: largest.peakRssMb,
         appPeakRssProcess: largest.name,
-        redisUsedMemoryMb: redisMemory ? Math.round(Number(redisMemory) / 1024 / 1024) : null,
+        redisUsedMemoryMb: Math.round(redisMemory / 1024 / 1024),
       },
       correctness: { accepted, terminal, allAcceptedTerminal: terminal === accepted, ledgerInvariantViolations: violations.length, verifyViolations: verified },
       cpuProfiles: profileStem ? deployment.profiles() : null,
@@ -206,8 +207,7 @@ async function measureShape(shape: ShapeName, config: AppConfig, dataSource: Dat
 /** The deployment verifier's violations for one shape (its topics, its Redis keys, the ledger). */
 async function verifyShape(env: Record<string, string | undefined>, dataSource: DataSource): Promise<number> {
   const config = AppConfig.fromEnvironment(env);
-  const redis = new Redis({ host: config.redis.host, port: config.redis.port, keyPrefix: config.redis.keyPrefix, lazyConnect: true });
-  await redis.connect();
+  const redis = createRedisClient(config, { commandTimeout: undefined, maxRetriesPerRequest: 20 });
   try {
     const report = await new DeploymentVerifier(config, dataSource, redis).verify();
     for (const v of report.violations.slice(0, 5)) console.log(`verify: ${v.invariant} ${JSON.stringify(v.detail)}`);
@@ -263,8 +263,8 @@ async function main(): Promise<void> {
     `SELECT count(*)::int AS n FROM webhook_endpoints WHERE merchant_id = 'MERCHANT-001' AND status = 'enabled' AND deleted_at IS NULL`,
   );
   if (endpoints > 0) console.warn(`bench: ${endpoints} webhook endpoint(s) of MERCHANT-001 are enabled in ${config.database.database}: each payment also costs a delivery (DELETE /api/webhook-endpoints/{id} to measure without)`);
-  const redis = new Redis({ host: config.redis.host, port: config.redis.port, lazyConnect: true });
-  await redis.connect();
+  // Without a prefix: it removes every shape's keys (each shape has a prefix of its own).
+  const redis = createRedisClient(config, { keyPrefix: '', commandTimeout: undefined, maxRetriesPerRequest: 20 });
   mkdirSync('bench/results', { recursive: true });
   try {
     const measured: Partial<Record<ShapeName, ShapeResult>> = {};
@@ -275,7 +275,7 @@ async function main(): Promise<void> {
     const result = {
       runAt: new Date().toISOString(),
       machine: { cpus: cpus().length, node: process.version },
-      settings: { durationSeconds, connections, rate: rate ?? null, users: USERS, amount: '1.00 USD', shapes, workers, idempotencyKeys, topicPrefix, redisKeyPrefix },
+      settings: { durationSeconds, connections, rate: rate ?? null, users: USERS, amount: '1.00 USD', shapes, workers, idempotencyKeys, topicPrefix, redisKeyPrefix, redis: config.redis.clusterNodes ? 'cluster' : 'single server' },
       shapes: Object.fromEntries(results),
       baselines,
       // Over every shape: each shape's ledger check covers the payers' whole ledger up to then.

@@ -4,10 +4,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../src/config/app-config.js';
 import { appDataSourceOptions } from '../src/app-data-source.js';
+import { createRedisClient, type RedisClient } from '../src/redis/redis.module.js';
 import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
 import type { AppProcess } from '../tools/app-process.js';
 import { paymentsWithoutRow, waitForTerminal, type PaymentLoad, type SentRequest } from '../tools/load.js';
@@ -40,12 +40,11 @@ const ANSWERED_RETRY_SAMPLE = 300;
 const CLAIM_LEASE_SECONDS = 30;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function withStores<T>(config: AppConfig, fn: (dataSource: DataSource, redis: Redis) => Promise<T>): Promise<T> {
+async function withStores<T>(config: AppConfig, fn: (dataSource: DataSource, redis: RedisClient) => Promise<T>): Promise<T> {
   const dataSource = new DataSource(appDataSourceOptions(config));
   await dataSource.initialize();
-  const redis = new Redis({ host: config.redis.host, port: config.redis.port, keyPrefix: config.redis.keyPrefix, lazyConnect: true, maxRetriesPerRequest: 3 });
+  const redis = createRedisClient(config, { commandTimeout: undefined, maxRetriesPerRequest: 3 });
   try {
-    await redis.connect();
     return await fn(dataSource, redis);
   } finally {
     await dataSource.destroy();
@@ -198,7 +197,7 @@ export async function runFault(fault: Fault, run: ChaosRun): Promise<FaultResult
 }
 
 /** What PostgreSQL and the deployment verifier say about one fault's requests. */
-async function checkStores(run: ChaosRun, fault: Fault, records: SentRequest[], sample: SentRequest[], acceptedIds: Set<string>, dataSource: DataSource, redis: Redis) {
+async function checkStores(run: ChaosRun, fault: Fault, records: SentRequest[], sample: SentRequest[], acceptedIds: Set<string>, dataSource: DataSource, redis: RedisClient) {
   const outcomes: { status: string; n: string }[] = await dataSource.query(
     `SELECT status || COALESCE(':' || reason, '') AS status, COUNT(*)::text AS n FROM payments WHERE id = ANY($1::uuid[]) GROUP BY 1 ORDER BY 1`,
     [[...acceptedIds]],
