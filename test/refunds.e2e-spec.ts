@@ -8,6 +8,7 @@ import { RefundsService } from '../src/ledger/refunds.service.js';
 import { REDIS } from '../src/redis/redis.module.js';
 import { request } from './support/http.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
+import { until } from './support/until.js';
 
 /*
  * Refunds through the real pipeline: the intake's 202 after Kafka holds refund.requested, the ledger's
@@ -38,15 +39,6 @@ describe('refunds (real Kafka, Redis and PostgreSQL)', () => {
   const walletOf = (userId: string) => `wallet:${userId}:USD`;
   const merchantAccount = `merchant:${MERCHANT}:USD`;
 
-  async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await read();
-      if (done(value)) return value;
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}: ${JSON.stringify(value)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
   const refundEnded = (refundId: string) => until(async () => (await call(`/api/refunds/${refundId}`)).body, (r) => r.status !== undefined && r.status !== 'PENDING', `refund ${refundId}`);
 
   /** A COMPLETED payment of `amount` USD from a funded payer of its own to MERCHANT. */

@@ -8,6 +8,7 @@ import { WebhooksRepository } from '../src/webhooks/webhooks.repository.js';
 import { WebhookReceiver as Receiver } from '../tools/webhook-receiver.js';
 import { request } from './support/http.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
+import { until } from './support/until.js';
 
 /**
  * Webhooks through the real pipeline: a payment's outcome on payments.finalized, the webhooks stage
@@ -31,16 +32,6 @@ describe('webhooks (real Kafka, Redis, PostgreSQL and HTTP receivers)', () => {
       ...(init.body !== undefined && { body: init.body }),
       headers: { authorization: `Bearer ${init.key ?? adminKey}` },
     });
-
-  async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await read();
-      if (done(value)) return value;
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}: ${JSON.stringify(value)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 
   async function receiver(answer?: (index: number) => number): Promise<{ receiver: Receiver; url: string }> {
     const r = new Receiver(answer);
