@@ -310,7 +310,10 @@ async function checkWebhooks(run: ChaosRun, dataSource: DataSource, paymentIds: 
   // Received means answered 2xx: a delivery the receiver refused (its outage) has not arrived yet.
   const delivered = () => new Set(receiver.received.filter((r) => r.answered !== undefined && r.answered >= 200 && r.answered < 300).map((r) => String(r.headers['webhook-id'])));
   let expected = await expectedIds();
-  let missing = expected.filter((id) => !delivered().has(id));
+  // One set per pass: built per id (it was), it cost O(expected × received) and starved the receiver,
+  // which lives in this process, until deliveries timed out and were "lost" at the bound.
+  const firstPass = delivered();
+  let missing = expected.filter((id) => !firstPass.has(id));
   while (missing.length > 0 && Date.now() < deadline) {
     await sleep(500);
     expected = await expectedIds();
