@@ -83,13 +83,21 @@ export function chaosFaults({
       inject: () => servers.kafkaStop(),
       recover: thenReady(() => servers.kafkaStart()),
     },
-    {
-      name: 'redis-wipe',
-      description: 'kill -9 Redis (no persistence) and start it empty',
-      instances: 1,
-      inject: () => servers.killRedis(),
-      recover: thenReady(() => servers.startRedis()),
-    },
+    servers.redisCluster
+      ? {
+          name: 'redis-failover',
+          description: "kill -9 the Redis Cluster master of the merchant's slot; its replica takes over, the node rejoins as a replica",
+          instances: 1,
+          inject: () => servers.killRedis(),
+          recover: thenReady(() => servers.startRedis()),
+        }
+      : {
+          name: 'redis-wipe',
+          description: 'kill -9 Redis (no persistence) and start it empty',
+          instances: 1,
+          inject: () => servers.killRedis(),
+          recover: thenReady(() => servers.startRedis()),
+        },
     {
       name: 'postgres-restart',
       description: 'stop PostgreSQL (fast), start it again',
@@ -111,7 +119,7 @@ export function chaosFaults({
     },
     {
       name: 'combined',
-      description: 'two instances; kill -9 one, stop Kafka, wipe Redis, stop PostgreSQL, all at once',
+      description: `two instances; kill -9 one, stop Kafka, ${servers.redisCluster ? "kill the merchant's Redis master" : 'wipe Redis'}, stop PostgreSQL, all at once`,
       instances: 2,
       inject: async () => {
         await Promise.all([appA.kill(), servers.kafkaStop(), servers.killRedis(), servers.stopPostgres('immediate')]);

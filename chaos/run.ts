@@ -8,7 +8,8 @@
  * Options: --duration S (load per fault, default 60), --outage S (how long a fault lasts, 15),
  * --rate R (requests/s, 150), --faults a,b,… (default all), --terminal-bound S (60),
  * --slot N|auto (shifts every private port, so two runs can overlap; default 0; auto: the first free
- * slot from 1), --out DIR.
+ * slot from 1), --redis-cluster (a private six-node Redis Cluster instead of one Redis; `redis-wipe`
+ * becomes `redis-failover`, a master killed), --out DIR.
  */
 import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
@@ -34,6 +35,7 @@ const { values: args } = parseArgs({
     'terminal-bound': { type: 'string', default: '60' },
     slot: { type: 'string', default: '0' },
     out: { type: 'string', default: 'chaos/results' },
+    'redis-cluster': { type: 'boolean', default: false },
   },
 });
 const durationS = Number(args.duration);
@@ -54,7 +56,7 @@ const log = (line: string) => console.log(`[chaos ${((Date.now() - t0) / 1000).t
 
 const { slot, releaseSlot } = takeSlot(args.slot);
 process.once('exit', releaseSlot);
-const servers = new PrivateServers(portsOfSlot(slot), slot, log);
+const servers = new PrivateServers(portsOfSlot(slot), slot, log, args['redis-cluster']);
 const appPorts = [8190 + 10 * slot, 8191 + 10 * slot];
 
 /** The app's environment: everything pointed at the private servers, explicitly. */
@@ -74,6 +76,7 @@ const appEnv: NodeJS.ProcessEnv = {
   REDIS_PASSWORD: '',
   REDIS_DB: '0',
   REDIS_KEY_PREFIX: 'payments:',
+  REDIS_CLUSTER_NODES: servers.redisCluster ? servers.redisClusterNodes : '',
   DB_HOST: '127.0.0.1',
   DB_PORT: String(servers.ports.postgres),
   DB_USER: 'postgres',
@@ -113,8 +116,8 @@ const FAULTS = chaosFaults({ apps, servers, load, refunds, receiver });
 
 async function main(): Promise<number> {
   const faults = args.faults ? args.faults.split(',').map((name) => FAULTS.find((f) => f.name === name) ?? fail(`unknown fault ${name}`)) : FAULTS;
-  const settings = { durationS, outageS, rate, terminalBoundS, slot, ports: servers.ports, appPorts, faults: faults.map((f) => f.name) };
-  log(`private servers: kafka ${servers.ports.kafka}, redis ${servers.ports.redis}, postgres ${servers.ports.postgres}; apps ${appPorts.join(', ')}; logs in ${runDir}`);
+  const settings = { durationS, outageS, rate, terminalBoundS, slot, ports: servers.ports, appPorts, redis: servers.redisCluster ? 'cluster' : 'single server', faults: faults.map((f) => f.name) };
+  log(`private servers: kafka ${servers.ports.kafka}, redis ${servers.redisCluster ? `cluster ${servers.redisClusterNodes}` : servers.ports.redis}, postgres ${servers.ports.postgres}; apps ${appPorts.join(', ')}; logs in ${runDir}`);
   const results: FaultResult[] = [];
   let cleanExit = false;
   try {

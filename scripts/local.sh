@@ -7,6 +7,7 @@
 #   npm run local -- --workers 2              one API-only instance on :8080, two worker-only instances on :8081, :8082
 #   npm run local -- --instances 2 --workers 3
 #   npm run local -- --cluster --workers 2    the same against the local three-broker cluster (replication 3)
+#   npm run local -- --redis-cluster          against a local six-node Redis Cluster (scripts/redis-cluster.sh)
 # Each instance has its own port (health and metrics on it), its own KAFKA_CLIENT_ID and log prefix;
 # Ctrl-C stops them all.
 set -euo pipefail
@@ -15,12 +16,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 instances=1
 workers=0
 cluster=false
+redis_cluster=false
 while (($#)); do
   case "$1" in
     --instances) instances="${2:?--instances needs a number}"; shift 2 ;;
     --workers) workers="${2:?--workers needs a number}"; shift 2 ;;
     --cluster) cluster=true; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --redis-cluster) redis_cluster=true; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "[local] unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
 done
@@ -35,6 +38,11 @@ if [[ "$cluster" == true ]]; then
   bash scripts/kafka.sh cluster start
   export KAFKA_BROKERS="127.0.0.1:${KAFKA_CLUSTER_PORT:-19092},127.0.0.1:$(( ${KAFKA_CLUSTER_PORT:-19092} + 1 )),127.0.0.1:$(( ${KAFKA_CLUSTER_PORT:-19092} + 2 ))"
   export KAFKA_REPLICATION_FACTOR="${KAFKA_REPLICATION_FACTOR:-3}"
+fi
+if [[ "$redis_cluster" == true ]]; then
+  bash scripts/redis-cluster.sh up
+  REDIS_CLUSTER_NODES="$(bash scripts/redis-cluster.sh nodes)"
+  export REDIS_CLUSTER_NODES
 fi
 echo "[local] building ..."
 npm run --silent build

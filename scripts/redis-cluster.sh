@@ -9,6 +9,7 @@
 #   scripts/redis-cluster.sh status   cluster_state and the masters; exit 1 unless ok
 #   scripts/redis-cluster.sh kill-master N   kill -9 the node that serves slot N (for failover tests)
 #   scripts/redis-cluster.sh start PORT      starts one stopped node again (it rejoins as a replica)
+#   scripts/redis-cluster.sh nodes           prints the value for REDIS_CLUSTER_NODES
 #
 # Prints REDIS_CLUSTER_NODES=... when the cluster is ok. Idempotent: `up` twice is harmless.
 set -euo pipefail
@@ -118,5 +119,5 @@ case "${1:-}" in
     log "killed the master of slot $2 on port $port"
     echo "$port" ;;
   start) start_node "${2:?port}"; log "node $2 started" ;;
-  *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -9,20 +9,26 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, sy
 import { homedir, tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import calculateSlot from 'cluster-key-slot';
 
 /** Ports the shared servers use; the runner refuses to touch them whatever it is told. */
 const SHARED_PORTS = new Set([9092, 9093, 6379, 5432]);
+
+/** The merchant every chaos payment is for (the open API's default): its hash slot holds all their intake claims. */
+const LOAD_MERCHANT = 'MERCHANT-001';
 
 export interface ServerPorts {
   kafka: number;
   kafkaController: number;
   redis: number;
+  /** The first of a Redis Cluster's six ports (used only with a cluster). */
+  redisCluster: number;
   postgres: number;
 }
 
 /** Slot n: every port shifted, so that two runs (a long one and the one inside `npm test`) can overlap. */
 export function portsOfSlot(slot: number): ServerPorts {
-  return { kafka: 29092 + 100 * slot, kafkaController: 29093 + 100 * slot, redis: 6390 + slot, postgres: 5440 + slot };
+  return { kafka: 29092 + 100 * slot, kafkaController: 29093 + 100 * slot, redis: 6390 + slot, redisCluster: 7401 + 10 * slot, postgres: 5440 + slot };
 }
 
 /** Where the private servers keep jars, Kafka and Redis data, and the slot locks: outside the repo. */
@@ -111,10 +117,15 @@ export class PrivateServers {
   readonly pgDir: string;
   readonly database = 'payments_chaos';
 
+  /** The node a cluster fault killed, to start again (as a replica) on recovery. */
+  private killedClusterNode: number | null = null;
+
   constructor(
     readonly ports: ServerPorts,
     readonly slot: number,
     private readonly log: (line: string) => void,
+    /** A six-node Redis Cluster (scripts/redis-cluster.sh) on ports from `ports.redisCluster`, instead of one Redis. */
+    readonly redisCluster = false,
   ) {
     for (const port of Object.values(ports)) {
       if (SHARED_PORTS.has(port)) throw new Error(`Port ${port} belongs to a shared server; chaos uses private servers only`);
@@ -129,6 +140,20 @@ export class PrivateServers {
 
   private get redisDir(): string {
     return join(this.cacheDir, `redis-${this.ports.redis}`);
+  }
+
+  private get redisClusterDir(): string {
+    return join(this.cacheDir, `redis-cluster-${this.ports.redisCluster}`);
+  }
+
+  /** REDIS_CLUSTER_NODES of the private cluster. */
+  get redisClusterNodes(): string {
+    return Array.from({ length: 6 }, (_, i) => `127.0.0.1:${this.ports.redisCluster + i}`).join(',');
+  }
+
+  private clusterScript(...args: string[]): Promise<string> {
+    const env = { ...process.env, REDIS_CLUSTER_PORT: String(this.ports.redisCluster), REDIS_CLUSTER_DIR: this.redisClusterDir };
+    return run('bash', ['scripts/redis-cluster.sh', ...args], env, 60_000);
   }
 
   /** kafka.sh with the private ports, data dir and cache dir (so also its own lock): never the shared broker. */
@@ -159,6 +184,7 @@ export class PrivateServers {
     }
     rmSync(this.kafkaDataDir, { recursive: true, force: true });
     rmSync(this.redisDir, { recursive: true, force: true });
+    rmSync(this.redisClusterDir, { recursive: true, force: true });
     await Promise.all([this.initPostgres().then(() => this.startPostgres()), this.startRedis(), this.kafkaStart()]);
     await this.createDatabase();
   }
@@ -188,7 +214,14 @@ export class PrivateServers {
 
   // ------------------------------------------------------------------ Redis
 
+  /** Starts the Redis; on a cluster, the whole cluster, or the node a fault killed (it rejoins as a replica). */
   async startRedis(): Promise<void> {
+    if (this.redisCluster) {
+      if (this.killedClusterNode !== null) await this.clusterScript('start', String(this.killedClusterNode));
+      else await this.clusterScript('up');
+      this.killedClusterNode = null;
+      return;
+    }
     mkdirSync(this.redisDir, { recursive: true });
     // Like the machine's own Redis: no RDB, no AOF. A restart therefore starts empty.
     await run('redis-server', [
@@ -207,8 +240,17 @@ export class PrivateServers {
     return answer.trim() === 'PONG';
   }
 
-  /** The private Redis dies without saving (kill -9): whatever it held is gone. */
+  /**
+   * The private Redis dies without saving (kill -9): whatever it held is gone. On a cluster, the
+   * master of the load merchant's slot dies: its replica takes over with what it had replicated.
+   */
   async killRedis(): Promise<void> {
+    if (this.redisCluster) {
+      const out = await this.clusterScript('kill-master', String(calculateSlot(encodeURIComponent(LOAD_MERCHANT))));
+      this.killedClusterNode = Number(out.trim().split('\n').at(-1));
+      this.log(`redis cluster: killed the master on ${this.killedClusterNode}`);
+      return;
+    }
     const pidFile = join(this.redisDir, 'redis.pid');
     const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : NaN;
     if (Number.isInteger(pid) && this.isRedisOnOurPort(pid)) process.kill(pid, 'SIGKILL');
@@ -273,7 +315,8 @@ export class PrivateServers {
         this.log(`postgres stop: ${(error as Error).message}`);
       }
     }
-    await this.killRedis();
+    if (this.redisCluster) await this.clusterScript('down').catch((error: Error) => this.log(`redis cluster stop: ${error.message}`));
+    else await this.killRedis();
     try {
       if (existsSync(this.kafkaDataDir)) await this.kafkaStop();
     } catch (error) {
@@ -285,6 +328,7 @@ export class PrivateServers {
   removeData(): void {
     rmSync(this.kafkaDataDir, { recursive: true, force: true });
     rmSync(this.redisDir, { recursive: true, force: true });
+    rmSync(this.redisClusterDir, { recursive: true, force: true });
     rmSync(this.pgDir, { recursive: true, force: true });
   }
 }
