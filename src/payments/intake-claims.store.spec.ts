@@ -71,4 +71,16 @@ describe('IntakeClaims (Redis faked)', () => {
       'intakeClaimAll 3 order:{M-2}:o-2 idempotency:{M-2}:k-2 order:{M-2}:o-2 60000 30 0 {"fingerprint":"f"} p-2',
     ]);
   });
+
+  it("on a cluster fails only the requests of a slot whose call failed (a master away), not the others'", async () => {
+    const keySpace = new RedisKeySpace(true, 'payments:', 16);
+    const requests = [request('M-1', 1), request('M-2', 2)].map((r) => ({ ...r, rateLimitKey: undefined }));
+    expect(keySpace.slotOf('order:{M-1}:o-1')).not.toBe(keySpace.slotOf('order:{M-2}:o-2'));
+    // One call per merchant's slot, in the requests' order: the first one's master is away.
+    const { claims, calls } = claimsOn(keySpace, [new Error('CLUSTERDOWN The cluster is down'), [['claimed', 0, 0]]]);
+    const results = await Promise.allSettled(requests.map((r) => claims.claim(r)));
+    expect(calls).toHaveLength(2);
+    expect(results[0]).toMatchObject({ status: 'rejected', reason: { message: 'CLUSTERDOWN The cluster is down' } });
+    expect(results[1]).toEqual({ status: 'fulfilled', value: { kind: 'claimed' } });
+  });
 });

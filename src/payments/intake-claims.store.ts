@@ -161,15 +161,20 @@ export class IntakeClaims {
     const { max } = this.settings.rateLimit;
     const parts = requests.map((request) => this.claimParts(request));
     // A request whose rate key sits in another slot than its claims counts its rate first (cluster only).
+    // Per slot, settled: a cluster master that is away fails only the requests whose keys it holds.
     const counted = parts.filter((p) => p.rate !== undefined);
-    const rates = await this.keySpace.perSlot(counted, (p) => p.rate!.keys[0], (group) => this.runClaims(group.map((p) => p.rate!)));
+    const rates = await this.keySpace.perSlotSettled(counted, (p) => p.rate!.keys[0], (group) => this.runClaims(group.map((p) => p.rate!)));
     const rateOf = new Map(counted.map((p, i) => [p, rates[i]]));
-    const claimable = parts.filter((p) => rateOf.get(p)?.[0] !== 'rate_limited');
-    const claims = await this.keySpace.perSlot(claimable, (p) => p.claim.keys[2], (group) => this.runClaims(group.map((p) => p.claim)));
+    const claimable = parts.filter((p) => rateOf.get(p) === undefined || (rateOf.get(p)!.status === 'fulfilled' && (rateOf.get(p) as PromiseFulfilledResult<ClaimResult>).value[0] !== 'rate_limited'));
+    const claims = await this.keySpace.perSlotSettled(claimable, (p) => p.claim.keys[2], (group) => this.runClaims(group.map((p) => p.claim)));
     const claimOf = new Map(claimable.map((p, i) => [p, claims[i]]));
     return parts.map((p, i): PromiseSettledResult<IntakeClaim> => {
-      const counting = rateOf.get(p);
-      const [kind, current, ttl, holder] = counting?.[0] === 'rate_limited' ? counting : claimOf.get(p)!;
+      const rated = rateOf.get(p);
+      if (rated?.status === 'rejected') return rated;
+      const claimed = claimOf.get(p);
+      if (claimed?.status === 'rejected') return claimed;
+      const counting = rated?.value;
+      const [kind, current, ttl, holder] = counting?.[0] === 'rate_limited' ? counting : claimed!.value;
       const [, rateCurrent, rateTtl] = counting ?? [kind, current, ttl];
       const rate = requests[i].rateLimitKey !== undefined ? { limit: max, remaining: Math.max(0, max - rateCurrent), resetMs: Math.max(0, rateTtl) } : undefined;
       if (kind === 'rate_limited') return { status: 'fulfilled', value: { kind, rate: rate! } };
@@ -208,15 +213,18 @@ export class IntakeClaims {
 
   /** The orders' confirmations with the keys' answers in one script, and the PENDING appends in another, in one turn. */
   private async settleTogether(accepted: AcceptedIntake[]): Promise<PromiseSettledResult<SettledIntake>[]> {
-    const [confirmed, appended] = await Promise.allSettled([
-      this.keySpace.perSlot(accepted, (a) => this.orders.keyOf(a.merchantId, a.orderId), (group) => this.settleGroup(group)),
-      this.state.appendAll(accepted.map((a) => a.pending)),
+    const [confirmed, appended] = await Promise.all([
+      this.keySpace.perSlotSettled(accepted, (a) => this.orders.keyOf(a.merchantId, a.orderId), (group) => this.settleGroup(group)),
+      this.state.appendAll(accepted.map((a) => a.pending)).then(
+        () => undefined,
+        (error: Error) => error,
+      ),
     ]);
-    const error = [confirmed, appended].find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason as Error | undefined;
-    return accepted.map((_, i) => ({
-      status: 'fulfilled',
-      value: { orderKept: confirmed.status === 'fulfilled' && confirmed.value[i] === 1, ...(error && { error }) },
-    }));
+    return accepted.map((_, i) => {
+      const settled = confirmed[i];
+      const error = settled.status === 'rejected' ? (settled.reason as Error) : appended;
+      return { status: 'fulfilled', value: { orderKept: settled.status === 'fulfilled' && settled.value === 1, ...(error && { error }) } };
+    });
   }
 
   /** One settle call for requests whose keys share a slot (all of them on one server). */

@@ -65,8 +65,18 @@ export class RedisKeySpace {
    * Each call gets its items in their order, so a payer's or a payment's steps keep theirs.
    */
   async perSlot<T, R>(items: T[], keyOf: (item: T) => string, call: (group: T[]) => Promise<R[]>): Promise<R[]> {
+    return (await this.perSlotSettled(items, keyOf, call)).map((result) => {
+      if (result.status === 'rejected') throw result.reason;
+      return result.value;
+    });
+  }
+
+  /**
+   * perSlot, one result per item: a call that fails fails its own slot's items only, so a cluster
+   * master that is away does not fail the requests whose keys live on the others.
+   */
+  async perSlotSettled<T, R>(items: T[], keyOf: (item: T) => string, call: (group: T[]) => Promise<R[]>): Promise<PromiseSettledResult<R>[]> {
     if (items.length === 0) return [];
-    if (!this.clustered) return call(items);
     const groups = new Map<number, number[]>();
     items.forEach((item, i) => {
       const slot = this.slotOf(keyOf(item));
@@ -74,11 +84,15 @@ export class RedisKeySpace {
       if (group) group.push(i);
       else groups.set(slot, [i]);
     });
-    const results = new Array<R>(items.length);
+    const results = new Array<PromiseSettledResult<R>>(items.length);
     await Promise.all(
       [...groups.values()].map(async (indexes) => {
-        const groupResults = await call(indexes.map((i) => items[i]));
-        indexes.forEach((itemIndex, j) => (results[itemIndex] = groupResults[j]));
+        try {
+          const groupResults = await call(indexes.map((i) => items[i]));
+          indexes.forEach((itemIndex, j) => (results[itemIndex] = { status: 'fulfilled', value: groupResults[j] }));
+        } catch (reason) {
+          for (const itemIndex of indexes) results[itemIndex] = { status: 'rejected', reason };
+        }
       }),
     );
     return results;

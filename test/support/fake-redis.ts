@@ -1,6 +1,9 @@
 import type { Redis } from 'ioredis';
 
-/** A Redis for unit specs: its scripts answer from a queue (the last answer repeats), its commands run the given functions; every call is recorded. */
+/**
+ * A Redis for unit specs: its scripts answer from a queue (the last answer repeats; an Error is thrown,
+ * as a failed call's), its commands run the given functions; every call is recorded.
+ */
 export function fakeRedis(scriptAnswers: Record<string, unknown[]> = {}, commands: Record<string, (...args: unknown[]) => unknown> = {}) {
   const calls: string[] = [];
   const redis: Record<string, unknown> = {
@@ -8,7 +11,9 @@ export function fakeRedis(scriptAnswers: Record<string, unknown[]> = {}, command
       redis[name] = async (...args: unknown[]) => {
         calls.push(`${name} ${args.join(' ')}`);
         const queue = scriptAnswers[name] ?? [];
-        return queue.length > 1 ? queue.shift() : queue[0];
+        const answer = queue.length > 1 ? queue.shift() : queue[0];
+        if (answer instanceof Error) throw answer;
+        return answer;
       };
     },
     ...Object.fromEntries(
