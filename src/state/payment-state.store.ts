@@ -190,19 +190,27 @@ export class PaymentStateStore implements PaymentView {
   }
 
   /**
-   * Up to `count` entries of the global stream after `afterId` ('0': from its start), every part's,
-   * in stream id order (ids are times, so this is the order they were written in, to the millisecond).
+   * The next `count` entries of the global stream, every part's, in stream id order (ids are times:
+   * the order they were written in, to the millisecond, as far as the masters' clocks agree). Parts on
+   * different masters can hold the same id, so the cursor keeps a position per part: paging with it
+   * neither skips nor repeats an entry. An empty cursor starts at the beginning.
    */
-  async globalEntries(afterId = '0', count = 100): Promise<GlobalStreamEntry[]> {
-    const parts = await Promise.all(this.globalStreams().map((stream) => this.redis.xrange(stream, `(${afterId}`, '+', 'COUNT', count)));
-    return parts
+  async globalEntries(cursor: GlobalStreamCursor = {}, count = 100): Promise<{ entries: GlobalStreamEntry[]; cursor: GlobalStreamCursor }> {
+    const parts = await Promise.all(
+      this.globalStreams().map(async (stream) => {
+        const entries = await this.redis.xrange(stream, cursor[stream] ? `(${cursor[stream]}` : '-', '+', 'COUNT', count);
+        return entries.map(([id, fields]) => ({ stream, id, fields: toRecord(fields) }));
+      }),
+    );
+    // The first `count` of them all: each part's taken ones are a prefix of what was read of it.
+    const taken = parts
       .flat()
-      .map(([id, fields]) => {
-        const f = toRecord(fields);
-        return { id, paymentId: f.paymentId, status: f.status, stage: f.stage, at: f.at, ...(f.reason && { reason: f.reason }) };
-      })
-      .sort((a, b) => compareStreamIds(a.id, b.id))
+      .sort((a, b) => compareStreamIds(a.id, b.id) || a.stream.localeCompare(b.stream))
       .slice(0, count);
+    const next = { ...cursor };
+    for (const { stream, id } of taken) next[stream] = id;
+    const entries = taken.map(({ id, fields: f }) => ({ id, paymentId: f.paymentId, status: f.status, stage: f.stage, at: f.at, ...(f.reason && { reason: f.reason }) }));
+    return { entries, cursor: next };
   }
 
   /** The global stream's keys: `payments` on one server, `payments:{part}` for each part on a cluster. */
@@ -228,6 +236,9 @@ return 0
 
 /** The stream of every transition of every payment (in parts on a cluster), for Redis consumer groups and replay. */
 export const GLOBAL_STREAM = 'payments';
+
+/** Where a reader of the global stream is: the last id it read of each part. */
+export type GlobalStreamCursor = Record<string, string>;
 
 /** One transition as the global stream holds it. */
 export interface GlobalStreamEntry {
