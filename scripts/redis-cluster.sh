@@ -4,7 +4,7 @@
 # is for Kafka. Nodes keep nothing on disk but their cluster config.
 #
 #   scripts/redis-cluster.sh up       six nodes on 127.0.0.1:$REDIS_CLUSTER_PORT.. (7101-7106), cluster created
-#   scripts/redis-cluster.sh down     stops the nodes (their data and config stay)
+#   scripts/redis-cluster.sh down     stops the nodes (their cluster config stays; no data is persisted)
 #   scripts/redis-cluster.sh wipe     stops the nodes and deletes their data and config
 #   scripts/redis-cluster.sh status   cluster_state and the masters; exit 1 unless ok
 #   scripts/redis-cluster.sh kill-master N   kill -9 the node that serves slot N (for failover tests)
@@ -59,6 +59,7 @@ up() {
   # Every node must agree before clients trust the slot map.
   for port in "${PORTS[@]}"; do
     for _ in $(seq 120); do cluster_ok "$port" && break; sleep 0.25; done
+    cluster_ok "$port" || die "node $port does not report cluster_state:ok within 30 s (redis-cli -p $port cluster info)"
   done
   log "ready: REDIS_CLUSTER_NODES=$(nodes_list)"
 }
@@ -83,9 +84,10 @@ status() {
       log "cluster_state:ok via 127.0.0.1:$port"
       # CLUSTER NODES: id, ip:port@bus, flags, master id (replicas), ..., link state, slot ranges (from field 9).
       cli "$port" cluster nodes | tr -d '\r' | awk '
+        { sub(/@.*/, "", $2) }
         $3 !~ /fail/ && $3 ~ /master/ { master[$1] = $2; print "[redis-cluster]   master " $2 " slots " $9 }
         $3 !~ /fail/ && $3 ~ /slave/ && $8 == "connected" { replica[$2] = $4 }
-        END { for (r in replica) print "[redis-cluster]   replica " r " of " master[replica[r]] }' | sed 's/@[0-9]*//g'
+        END { for (r in replica) print "[redis-cluster]   replica " r " of " master[replica[r]] }'
       return 0
     fi
   done
@@ -93,16 +95,17 @@ status() {
   return 1
 }
 
-# The port of the live master that serves a slot, as the cluster sees it now.
+# The port of the live master that serves a slot, as a node in cluster_state:ok sees it now (one that
+# was just restarted may still call itself master: it is not asked).
 master_of_slot() {
-  local slot="$1" port
+  local slot="$1" port found
   for port in "${PORTS[@]}"; do
-    alive "$port" || continue
-    # CLUSTER NODES: id, ip:port@bus, flags, ..., then the slot ranges (from field 9).
-    cli "$port" cluster nodes | awk -v slot="$slot" '$3 ~ /master/ && $3 !~ /fail/ {
-      for (i = 9; i <= NF; i++) { n = split($i, r, "-"); if (n == 1) r[2] = r[1]
-        if (r[1] + 0 <= slot && slot <= r[2] + 0) { split($2, a, "[:@]"); print a[2]; exit } } }'
-    return 0
+    alive "$port" && cluster_ok "$port" || continue
+    # CLUSTER NODES: id, ip:port@bus, flags, ..., then the slot ranges (from field 9; [..] are migrations).
+    found="$(cli "$port" cluster nodes | tr -d '\r' | awk -v slot="$slot" '$3 ~ /master/ && $3 !~ /fail/ {
+      for (i = 9; i <= NF; i++) { if ($i ~ /^\[/) continue; n = split($i, r, "-"); if (n == 1) r[2] = r[1]
+        if (r[1] + 0 <= slot && slot <= r[2] + 0) { split($2, a, "[:@,]"); print a[2]; exit } } }')"
+    if [[ -n "$found" ]]; then echo "$found"; return 0; fi
   done
 }
 
