@@ -60,3 +60,17 @@ export class AppError<Code extends string = string> extends Error {
 
 /** Retry-After for a 503 or 429: the caller may try again after this many seconds. */
 export const retryAfter = (seconds: number): Record<string, string> => ({ 'Retry-After': String(seconds) });
+
+/**
+ * Runs a call to a store: an AppError it raises goes to the caller as it is; any other failure (the
+ * store is away) is logged and becomes `unavailable`, the module's 503 with Retry-After: 1.
+ */
+export async function unavailableUnless<T>(call: () => Promise<T>, unavailable: (retry: ErrorDetail) => AppError, log: (message: string) => void): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    log((error as Error).message);
+    throw unavailable({ headers: retryAfter(1) });
+  }
+}

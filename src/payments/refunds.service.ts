@@ -1,7 +1,7 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
-import { AppError, retryAfter } from '../errors/app-error.js';
+import { retryAfter, unavailableUnless } from '../errors/app-error.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { CurrencyCode } from '../money/currencies.js';
 import { formatMinorUnits, toMinorUnits } from '../money/money.js';
@@ -215,14 +215,12 @@ export class RefundsIntake {
   }
 
   /** Redis, PostgreSQL or Kafka away: 503 with Retry-After, as for payments. */
-  private async unavailableUnless<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      if (error instanceof AppError) throw error;
-      this.logger.warn(`Refund intake: a store is unavailable: ${(error as Error).message}`);
-      throw new RefundError(RefundErrorCode.RefundUnavailable, undefined, { headers: retryAfter(1) });
-    }
+  private unavailableUnless<T>(call: () => Promise<T>): Promise<T> {
+    return unavailableUnless(
+      call,
+      (retry) => new RefundError(RefundErrorCode.RefundUnavailable, undefined, retry),
+      (message) => this.logger.warn(`Refund intake: a store is unavailable: ${message}`),
+    );
   }
 }
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { retryAfter } from '../errors/app-error.js';
+import { unavailableUnless } from '../errors/app-error.js';
 import type { CreateWebhookEndpointRequest } from './dto/create-webhook-endpoint.request.js';
 import { WebhookError, WebhookErrorCode } from './webhook-errors.js';
 import { WEBHOOK_SETTINGS, type WebhookSettings } from './webhook-settings.js';
@@ -73,12 +73,11 @@ export class WebhookEndpointsService {
     return endpoint;
   }
 
-  private async unavailableUnless<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      this.logger.warn(`Webhooks: PostgreSQL unavailable: ${(error as Error).message}`);
-      throw new WebhookError(WebhookErrorCode.WebhooksUnavailable, undefined, { headers: retryAfter(1) });
-    }
+  private unavailableUnless<T>(call: () => Promise<T>): Promise<T> {
+    return unavailableUnless(
+      call,
+      (retry) => new WebhookError(WebhookErrorCode.WebhooksUnavailable, undefined, retry),
+      (message) => this.logger.warn(`Webhooks: PostgreSQL unavailable: ${message}`),
+    );
   }
 }

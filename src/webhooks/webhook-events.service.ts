@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { retryAfter } from '../errors/app-error.js';
+import { unavailableUnless } from '../errors/app-error.js';
 import { WebhookError, WebhookErrorCode } from './webhook-errors.js';
 import { publicEventOf, type WebhookEvent } from './webhook-events.js';
 import { WebhooksRepository, type EventQuery } from './webhooks.repository.js';
@@ -39,12 +39,11 @@ export class WebhookEventsService {
     return event;
   }
 
-  private async unavailableUnless<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      this.logger.warn(`Events: PostgreSQL unavailable: ${(error as Error).message}`);
-      throw new WebhookError(WebhookErrorCode.WebhooksUnavailable, undefined, { headers: retryAfter(1) });
-    }
+  private unavailableUnless<T>(call: () => Promise<T>): Promise<T> {
+    return unavailableUnless(
+      call,
+      (retry) => new WebhookError(WebhookErrorCode.WebhooksUnavailable, undefined, retry),
+      (message) => this.logger.warn(`Events: PostgreSQL unavailable: ${message}`),
+    );
   }
 }
