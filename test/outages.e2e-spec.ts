@@ -239,7 +239,9 @@ describe('outages of Kafka, Redis and PostgreSQL (private servers)', () => {
     const transfers: { refund_id: string }[] = await dataSource.query(`SELECT refund_id FROM ledger_transfers WHERE refund_id IN (SELECT id FROM refunds WHERE payment_id = $1)`, [paymentId]);
     expect(transfers).toEqual([{ refund_id: retried.body.refundId }]);
     expect(await balance(userId)).toBe('8.00'); // 10.00 - the payment's 4.00 + the keyed refund's 2.00
-    expect((await request(`${api}/api/payments/${paymentId}`)).body).toMatchObject({ status: 'COMPLETED', amountRefunded: '2.00', refundStatus: 'partially_refunded' });
+    // The view's total follows the outcome (written after it is in PostgreSQL and on refunds.finalized).
+    const view = await eventually(() => request(`${api}/api/payments/${paymentId}`), (r) => r.body?.amountRefunded === '2.00', 15_000, 'the view of the refunded payment');
+    expect(view.body).toMatchObject({ status: 'COMPLETED', amountRefunded: '2.00', refundStatus: 'partially_refunded' });
     expect(await checkLedgerInvariants(dataSource.manager)).toEqual([]);
   }, 180_000);
 
