@@ -51,6 +51,21 @@ if [[ -f dist/database/seed.js ]]; then node dist/database/seed.js; fi
 
 PORT="${PORT:-8080}"
 
+# The operations console (/ops) signs in with an admin key. With no key configured at all, one is
+# minted once for this checkout (kept in .cache/local/, readable by you only) and set as the only
+# admin key: the payment API stays open as before, operator routes and the console need that key.
+console_key_note=""
+if [[ -z "${API_KEYS:-}" && -z "${ADMIN_API_KEYS:-}" ]]; then
+  key_file=.cache/local/console-admin-key
+  if [[ ! -s "$key_file" ]]; then
+    mkdir -p .cache/local
+    (umask 077 && node -e 'process.stdout.write("psk_" + require("crypto").randomBytes(32).toString("base64url"))' > "$key_file")
+  fi
+  ADMIN_API_KEYS="$(node -e 'process.stdout.write(require("crypto").createHash("sha256").update(require("fs").readFileSync(process.argv[1], "utf8")).digest("hex"))' "$key_file")"
+  export ADMIN_API_KEYS
+  console_key_note="  Console  http://localhost:$PORT/ops   admin key: $(cat "$key_file")  (also in $key_file)"
+fi
+
 # One instance, as always: in the foreground.
 if (( instances == 1 && workers == 0 )); then
   cat <<INFO
@@ -59,6 +74,7 @@ if (( instances == 1 && workers == 0 )); then
   Docs     http://localhost:$PORT/api/docs
   Health   http://localhost:$PORT/health
   Metrics  http://localhost:$PORT/metrics
+${console_key_note:-  Console  http://localhost:$PORT/ops   (sign in with an admin key of ADMIN_API_KEYS)}
 INFO
   exec node --max-semi-space-size=32 dist/main.js
 fi
@@ -86,6 +102,7 @@ start_instance() {
 port="$PORT"
 for ((i = 1; i <= instances; i++)); do start_instance "app-$i" "$front_roles" "$port"; port=$((port + 1)); done
 for ((i = 1; i <= workers; i++)); do start_instance "worker-$i" "workers" "$port"; port=$((port + 1)); done
+[[ -n "$console_key_note" ]] && echo "[local] $console_key_note"
 echo "[local] Ctrl-C stops them all. Consumer groups: ${KAFKA_TOPIC_PREFIX:-}payments-validation, -fraud, -ledger"
 # Ends when any instance ends (then the trap stops the others).
 wait -n "${pids[@]}" || true

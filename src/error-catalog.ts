@@ -58,6 +58,9 @@ export const ERROR_CATALOG: { readonly [C in ErrorCode]: ErrorSpec } = {
   [AuthErrorCode.AdminKeyRequired]: { status: 403, type: 'permission_error', message: 'This endpoint needs an admin API key.' },
   [AuthErrorCode.MerchantMismatch]: { status: 403, type: 'permission_error', message: "merchantId must be the API key's merchant (or left out)." },
   [AuthErrorCode.RateLimited]: { status: 429, type: 'rate_limit_error', message: 'Too many requests; retry later.' },
+  [AuthErrorCode.SessionInvalid]: { status: 401, type: 'authentication_error', message: 'The console session has ended or was signed out; sign in again.' },
+  [AuthErrorCode.CsrfTokenInvalid]: { status: 403, type: 'permission_error', message: 'Send the session\'s CSRF token as X-CSRF-Token with every request that changes something.' },
+  [AuthErrorCode.SessionUnavailable]: unavailable('Console sessions cannot be checked right now (Redis is unavailable); retry shortly.'),
 
   [PaymentErrorCode.PaymentNotFound]: notFound('No such payment.'),
   [PaymentErrorCode.IdempotencyKeyInvalid]: badRequest('Idempotency-Key must be 1 to 255 printable ASCII characters.'),

@@ -164,6 +164,40 @@ describe('start-up without keys', () => {
   });
 });
 
+describe('admin keys only (`npm run local`): the payment API open, operator routes and the console behind the key', () => {
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    running = await startTestApp({ ...OWN_TOPICS, ADMIN_API_KEYS: hashApiKey(admin) }, { consumers: false });
+  });
+
+  afterAll(async () => {
+    await running?.close();
+  });
+
+  it('takes payments without a key, refuses operator routes without the admin key, and signs the console in with it', async () => {
+    expect((await request(`${running.url}/api/payments`, { body: payment() })).status).toBe(202);
+    for (const path of ['/api/admin/dead-letters', '/ops/api/session']) {
+      const refused = await request(`${running.url}${path}`);
+      expect(refused.status).toBe(401);
+      expectErrorShape(refused.body, 'authentication_error', 'api_key_missing');
+    }
+    expect((await request(`${running.url}/api/admin/dead-letters`, { headers: bearer(admin) })).status).toBe(200);
+    const signedIn = await request(`${running.url}/ops/api/session`, { method: 'POST', headers: bearer(admin) });
+    expect(signedIn.status).toBe(201);
+    const cookie = signedIn.headers.get('set-cookie')!.split(';')[0];
+    expect((await request(`${running.url}/api/admin/dead-letters`, { headers: { cookie } })).status).toBe(200);
+    // A change with the cookie needs the page's CSRF token too.
+    const replay = `${running.url}/api/admin/dead-letters/${randomUUID()}/replay`;
+    expectErrorShape((await request(replay, { method: 'POST', headers: { cookie } })).body, 'permission_error', 'csrf_token_invalid');
+    expect((await request(replay, { method: 'POST', headers: { cookie, 'x-csrf-token': signedIn.body.csrfToken } })).status).toBe(404);
+  });
+
+  it('refuses to start in production: admin keys alone would leave the payment API open', async () => {
+    await expect(createApp(testConfig({ NODE_ENV: 'production', ADMIN_API_KEYS: hashApiKey(admin) }))).rejects.toThrow(/no API keys are configured for merchants/);
+  });
+});
+
 describe('rate limits (in Redis, shared by instances)', () => {
   let first: RunningApp;
   let second: RunningApp;

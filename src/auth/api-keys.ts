@@ -1,11 +1,15 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AppConfig } from '../config/app-config.js';
 
-/** Who is calling: a merchant's key, an operator's key, or nobody in particular because the API is open. */
+/**
+ * Who is calling: a merchant's key, an operator's key, or nobody in particular because the payment API
+ * is open (no merchant keys). `operator` says whether that caller may also use the operator routes: only
+ * while no admin key is configured either.
+ */
 export type Principal =
   | { kind: 'merchant'; merchantId: string; keyId: string }
   | { kind: 'admin'; keyId: string }
-  | { kind: 'open' };
+  | { kind: 'open'; operator: boolean };
 
 /** Every key this service mints starts with this, so leaked keys are easy to spot (and to mask in logs). */
 export const API_KEY_PREFIX = 'psk_';
@@ -46,9 +50,23 @@ export class ApiKeyRegistry {
     ];
   }
 
-  /** No key configured at all: the API runs open, as before keys existed. */
+  /** No key configured at all: the API runs open, operator routes included, as before keys existed. */
   get open(): boolean {
     return this.keys.length === 0;
+  }
+
+  /**
+   * The principal of a request that sent no key, or null (401). With no merchant key the payment API
+   * is open; with admin keys only (`npm run local`'s choice), the operator routes and console still need one.
+   */
+  get anonymous(): Extract<Principal, { kind: 'open' }> | null {
+    if (this.keys.some((key) => key.principal.kind === 'merchant')) return null;
+    return { kind: 'open', operator: this.keys.length === 0 };
+  }
+
+  /** Whether an admin key with this keyId is still configured (a console session outlives no removed key). */
+  hasAdmin(keyId: string): boolean {
+    return this.keys.some(({ principal }) => principal.kind === 'admin' && principal.keyId === keyId);
   }
 
   /**

@@ -6,6 +6,9 @@ export enum AuthErrorCode {
   AdminKeyRequired = 'admin_key_required',
   MerchantMismatch = 'merchant_mismatch',
   RateLimited = 'rate_limited',
+  SessionInvalid = 'session_invalid',
+  CsrfTokenInvalid = 'csrf_token_invalid',
+  SessionUnavailable = 'session_unavailable',
 }
 
 export class AuthError extends AppError<AuthErrorCode> {}

@@ -7,7 +7,8 @@ import type { AppConfig } from '../config/app-config.js';
 import { errorResponse, type ErrorCatalog } from '../errors/error-response.js';
 import { replyWithError } from '../http/error-reply.js';
 import type { RedisClient } from '../redis/redis.module.js';
-import { AuthErrorCode, rateLimited } from './auth-errors.js';
+import { AuthError, AuthErrorCode, rateLimited } from './auth-errors.js';
+import { ConsoleSessions, CSRF_HEADER, csrfMatches, sessionTokenOf } from './console-sessions.js';
 import { ApiKeyRegistry, bearerToken, type Principal } from './api-keys.js';
 import { unauthorized } from './principal.js';
 
@@ -17,9 +18,10 @@ import { unauthorized } from './principal.js';
  */
 export function assertApiKeysConfigured(config: AppConfig, servesApi: boolean): void {
   // A worker-only instance serves no API (its /api answers 404), so it needs no keys.
-  if (config.env === 'production' && servesApi && new ApiKeyRegistry(config.security).open) {
+  // Admin keys alone are not enough: without a merchant key the payment API answers anyone.
+  if (config.env === 'production' && servesApi && new ApiKeyRegistry(config.security).anonymous !== null) {
     throw new Error(
-      'Refusing to start: NODE_ENV=production but no API keys are configured (API_KEYS, ADMIN_API_KEYS). ' +
+      'Refusing to start: NODE_ENV=production but no API keys are configured for merchants (API_KEYS), so the payment API would be open. ' +
         'Mint one with `npm run apikey -- <merchantId>` and set its hash, or run with another NODE_ENV.',
     );
   }
@@ -33,11 +35,17 @@ export function assertApiKeysConfigured(config: AppConfig, servesApi: boolean): 
  */
 export async function installHttpSecurity(app: NestFastifyApplication, config: AppConfig, redis: RedisClient, errors: ErrorCatalog): Promise<void> {
   const registry = new ApiKeyRegistry(config.security);
+  const authenticate = authenticatorOf(registry, new ConsoleSessions(redis));
   const logger = new Logger('Security');
   if (registry.open) {
     logger.warn(
       '*** NO API KEYS CONFIGURED: /api/* is OPEN to anyone who can reach this port. Set API_KEYS / ADMIN_API_KEYS ' +
         '(npm run apikey -- <merchantId>) before exposing it. Production refuses to start like this. ***',
+    );
+  } else if (registry.anonymous !== null) {
+    logger.warn(
+      '*** NO MERCHANT API KEYS CONFIGURED: the payment API is OPEN to anyone who can reach this port; operator routes and ' +
+        'the console need an admin key. Set API_KEYS (npm run apikey -- <merchantId>) before exposing it. ***',
     );
   }
 
@@ -65,14 +73,11 @@ export async function installHttpSecurity(app: NestFastifyApplication, config: A
   }
 
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (registry.open) request.principal = { kind: 'open' };
+    if (registry.open) request.principal = { kind: 'open', operator: true };
     if (!isProtected(request)) return;
     if (!registry.open) {
-      const header = request.headers.authorization;
-      if (!header) return replyWithError(reply, errorResponse(unauthorized(AuthErrorCode.ApiKeyMissing), errors));
-      const token = bearerToken(header);
-      const principal = token === undefined ? null : registry.authenticate(token);
-      if (principal === null) return replyWithError(reply, errorResponse(unauthorized(AuthErrorCode.ApiKeyInvalid), errors));
+      const principal = await authenticate(request);
+      if (principal instanceof AuthError) return replyWithError(reply, errorResponse(principal, errors));
       request.principal = principal;
     }
     // The intake counts the limit itself, in the same script as its claims (one Redis round trip).
@@ -88,10 +93,42 @@ export async function installHttpSecurity(app: NestFastifyApplication, config: A
   });
 }
 
-/** /api/* is guarded, except the OpenAPI docs; the matched route's pattern decides, not the raw URL. */
+/** /api/* and the console's /ops/api/* are guarded, except the OpenAPI docs; the matched route's pattern decides, not the raw URL. */
 function isProtected(request: FastifyRequest): boolean {
   const path = request.routeOptions.url ?? request.url.split('?', 1)[0];
-  return path.startsWith('/api/') && !path.startsWith('/api/docs');
+  return (path.startsWith('/api/') && !path.startsWith('/api/docs')) || path.startsWith('/ops/api/');
+}
+
+/** Methods that change something: a request made with the console's cookie must carry its CSRF token for them. */
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Who is calling, when some key is configured: an `Authorization: Bearer` key; else the console's
+ * session cookie (a key signed in at /ops, with the CSRF token for unsafe methods); else nobody, which
+ * the payment API accepts while no merchant key exists. The error to answer otherwise.
+ */
+function authenticatorOf(registry: ApiKeyRegistry, sessions: ConsoleSessions): (request: FastifyRequest) => Promise<Principal | AuthError> {
+  return async (request) => {
+    const header = request.headers.authorization;
+    if (header) {
+      const token = bearerToken(header);
+      return (token === undefined ? null : registry.authenticate(token)) ?? unauthorized(AuthErrorCode.ApiKeyInvalid);
+    }
+    const sessionToken = sessionTokenOf(request.headers.cookie);
+    if (sessionToken === undefined) return registry.anonymous ?? unauthorized(AuthErrorCode.ApiKeyMissing);
+    let session;
+    try {
+      session = await sessions.find(sessionToken);
+    } catch {
+      return new AuthError(AuthErrorCode.SessionUnavailable);
+    }
+    // A session of a key that was removed from the configuration since has ended with it.
+    if (session === null || (session.principal.kind === 'admin' && !registry.hasAdmin(session.principal.keyId))) {
+      return new AuthError(AuthErrorCode.SessionInvalid);
+    }
+    if (UNSAFE_METHODS.has(request.method) && !csrfMatches(request.headers[CSRF_HEADER], session)) return new AuthError(AuthErrorCode.CsrfTokenInvalid);
+    return session.principal;
+  };
 }
 
 /** Route config of a handler that counts the caller's rate limit itself (with rateLimitKeyOf). */
