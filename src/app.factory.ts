@@ -27,6 +27,7 @@ import { MetricsService } from './metrics/metrics.service.js';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { assertApiKeysConfigured, installHttpSecurity } from './auth/http-security.js';
 import { REDIS } from './redis/redis.module.js';
+import { installConsoleAssets } from './ops/console-assets.js';
 
 /** Payment bodies are small; anything much larger is a mistake or an attack. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -75,6 +76,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     closeApiRoutes(app, roles.names);
   } else {
     setUpOpenApi(app);
+    await installConsoleAssets(app);
   }
 
   // The pipeline stages (validation, fraud, ledger) are consumer controllers on our own Kafka transport;

@@ -13,6 +13,8 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { PipelineModule } from './pipeline/pipeline.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
+import { OpsModule } from './ops/ops.module.js';
+import { rolesOf } from './pipeline/stages.js';
 
 @Module({})
 export class AppModule {
@@ -32,6 +34,8 @@ export class AppModule {
         LedgerModule,
         DeadLettersModule,
         WebhooksModule,
+        // The operations console lives where the API does.
+        ...(rolesOf(config.appRoles).api ? [OpsModule] : []),
       ],
     };
   }

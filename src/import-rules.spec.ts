@@ -28,6 +28,7 @@ const LAYERS: Record<string, number> = {
   health: 3,
   webhooks: 3,
   verify: 4,
+  ops: 4,
 };
 /** Features (and the Redis view, an adapter of the pipeline's PaymentView port) stand side by side on the pipeline: none imports another. */
 const FEATURES = new Set(['payments', 'validation', 'fraud', 'ledger', 'dead-letters', 'health', 'state', 'webhooks']);

@@ -13,5 +13,6 @@ import { RedisHealthIndicator } from './redis.health.js';
   imports: [TerminusModule.forRoot({ errorLogStyle: 'pretty', gracefulShutdownTimeoutMs: 0 }), KafkaModule, RedisModule],
   controllers: [HealthController, ActuatorController],
   providers: [healthKafkaAdminProvider, KafkaHealthIndicator, RedisHealthIndicator, DatabaseHealthIndicator, HealthReporter],
+  exports: [HealthReporter],
 })
 export class HealthModule {}

@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import { STATE_SETTINGS, type StateSettings } from './state-settings.js';
 import { luaCommand, type LuaCommand } from '../redis/lua-command.js';
 import { REDIS, type RedisClient } from '../redis/redis.module.js';
 import { RedisKeySpace } from '../redis/key-space.js';
 import { STATUS_RANK, type PaymentStage, type PaymentStatus } from '../pipeline/payment-status.js';
+import { compareStreamIds, GLOBAL_STREAM, toEntry, toRecord, type GlobalStreamCursor, type GlobalStreamEntry, type GlobalTailReader } from './global-stream.js';
 import {
   inMachineOrder,
   PaymentView,
@@ -209,8 +211,46 @@ export class PaymentStateStore implements PaymentView {
       .slice(0, count);
     const next = { ...cursor };
     for (const { stream, id } of taken) next[stream] = id;
-    const entries = taken.map(({ id, fields: f }) => ({ id, paymentId: f.paymentId, status: f.status, stage: f.stage, at: f.at, ...(f.reason && { reason: f.reason }) }));
-    return { entries, cursor: next };
+    return { entries: taken.map(({ id, fields }) => toEntry(id, fields)), cursor: next };
+  }
+
+  /** Where the global stream ends now: each part's newest id ('0-0' for an empty part), to read what comes after. */
+  async globalHead(): Promise<GlobalStreamCursor> {
+    const heads = await Promise.all(this.globalStreams().map(async (stream) => [stream, (await this.redis.xrevrange(stream, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0']));
+    return Object.fromEntries(heads) as GlobalStreamCursor;
+  }
+
+  /**
+   * A reader of what is added to the global stream after a cursor, for a live tail: on one server an
+   * `XREAD BLOCK` on a connection of its own (a blocking read would hold up the shared, auto-pipelined
+   * one); on a cluster, whose parts lie on several masters and would each need a blocked connection,
+   * globalEntries polled every `blockMs`. Close it when done.
+   */
+  tailReader(blockMs: number): GlobalTailReader {
+    if (this.keySpace.clustered) {
+      let closed = false;
+      return {
+        read: async (cursor, count) => {
+          const page = await this.globalEntries(cursor, count);
+          if (page.entries.length === 0 && !closed) await new Promise((resolve) => setTimeout(resolve, blockMs));
+          return page;
+        },
+        close: () => void (closed = true),
+      };
+    }
+    const [stream] = this.globalStreams();
+    const connection = (this.redis as Redis).duplicate({ enableAutoPipelining: false, commandTimeout: blockMs + 5000, maxRetriesPerRequest: 1 });
+    connection.on('error', () => undefined); // the shared client already logs Redis being away
+    return {
+      read: async (cursor, count) => {
+        const after = cursor[stream] ?? '0-0';
+        const reply = (await connection.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, after)) as [string, [string, string[]][]][] | null;
+        const read = reply?.[0]?.[1] ?? [];
+        const entries = read.map(([id, fields]) => toEntry(id, toRecord(fields)));
+        return { entries, cursor: entries.length > 0 ? { [stream]: entries[entries.length - 1].id } : cursor };
+      },
+      close: () => connection.disconnect(),
+    };
   }
 
   /** The global stream's keys: `payments` on one server, `payments:{part}` for each part on a cluster. */
@@ -233,32 +273,3 @@ local current = tonumber(redis.call('HGET', KEYS[1], 'amountRefundedMinor') or '
 if tonumber(ARGV[1]) > current then redis.call('HSET', KEYS[1], 'amountRefundedMinor', ARGV[1]) return 1 end
 return 0
 `;
-
-/** The stream of every transition of every payment (in parts on a cluster), for Redis consumer groups and replay. */
-export const GLOBAL_STREAM = 'payments';
-
-/** Where a reader of the global stream is: the last id it read of each part. */
-export type GlobalStreamCursor = Record<string, string>;
-
-/** One transition as the global stream holds it. */
-export interface GlobalStreamEntry {
-  id: string;
-  paymentId: string;
-  status: string;
-  stage: string;
-  at: string;
-  reason?: string;
-}
-
-/** Stream ids `ms-seq`, compared as the numbers they are. */
-function compareStreamIds(a: string, b: string): number {
-  const [aMs, aSeq] = a.split('-').map(BigInt);
-  const [bMs, bSeq] = b.split('-').map(BigInt);
-  return aMs === bMs ? Number(aSeq - bSeq) : aMs < bMs ? -1 : 1;
-}
-
-function toRecord(fields: string[]): Record<string, string> {
-  const record: Record<string, string> = {};
-  for (let i = 0; i < fields.length; i += 2) record[fields[i]] = fields[i + 1];
-  return record;
-}
