@@ -8,6 +8,8 @@ COPY package.json package-lock.json ./
 COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+# The operations console's bundle (dist/ops-web) is built by esbuild from src/ops/web.
+COPY scripts/build-console.mjs ./scripts/
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
