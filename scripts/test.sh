@@ -16,6 +16,7 @@ if ! command -v promtool >/dev/null && command -v apt-get >/dev/null && [[ "$(id
     { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1; } ||
     echo "[test] could not install promtool; its check will say so" >&2
 fi
+bash scripts/install-browser.sh
 echo "[test] Node.js $(node --version); type check and lint ..."
 npm run --silent typecheck
 npm run --silent lint
