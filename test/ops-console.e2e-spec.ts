@@ -9,7 +9,7 @@ import { hashApiKey, mintApiKey } from '../src/auth/api-keys.js';
 import { KafkaTopics } from '../src/kafka/kafka-topics.js';
 import { createEnvelope } from '../src/pipeline/event-envelope.js';
 import { TOPICS } from '../src/pipeline/stages.js';
-import { accessibilityViolations, launchChromium, screenshot } from './support/browser.js';
+import { accessibilityViolations, launchChromium, screenshot } from '../tools/browser.js';
 import { request } from './support/http.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
 import { TEST_RUN_ID } from './support/test-config.js';

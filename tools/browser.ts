@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
-/** Where the browser suites put their screenshots: the test results, next to Jest's JSON. */
+/** Where the browser suites put their screenshots: the test results (test-results/, not committed). */
 export const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'test-results', 'ops-console');
 
 /**
