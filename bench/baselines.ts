@@ -1,7 +1,7 @@
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import type { KafkaConnection } from '../src/config/app-config.js';
+import type { KafkaConnection } from '../src/config/kafka-connection.js';
 import { kafkaConnectionOptions } from '../src/kafka/kafka-client.factory.js';
 import { processUsage } from '../tools/app-process.js';
 
