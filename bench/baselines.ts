@@ -1,7 +1,8 @@
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import type { KafkaConnection } from '../src/config/app-config.js';
+import type { KafkaConnection } from '../src/config/kafka-connection.js';
 import { kafkaConnectionOptions } from '../src/kafka/kafka-client.factory.js';
 import { processUsage } from '../tools/app-process.js';
 
@@ -96,4 +97,50 @@ export function batchedKafkaBaseline(options: { connection: KafkaConnection; top
     }
     return sent / ((Date.now() - started) / 1000);
   });
+}
+
+/** The run's baselines, measured once after the shapes, for the ratios each shape is reported with. */
+export interface Baselines {
+  bareFastifyRequestsPerSecond: number;
+  bareFastifyCpuMicrosPerRequest: number;
+  rawKafkaProducePerSecond: number;
+  batchedKafkaProducePerSecond: number;
+}
+
+/** The three baselines one after the other, each on a topic of its own under the run's prefix. */
+export async function measureBaselines(options: {
+  connection: KafkaConnection;
+  topicPrefix: string;
+  /** Records per batch of the batched produce: the intake's KAFKA_BATCH_MAX_RECORDS. */
+  batchSize: number;
+  port: number;
+  connections: number;
+  durationSeconds: number;
+}): Promise<Baselines> {
+  const { connection, topicPrefix, connections, durationSeconds } = options;
+  const bare = await bareFastifyBaseline({ port: options.port, connections, durationSeconds });
+  const raw = await rawKafkaBaseline({ connection, topic: `${topicPrefix}baseline-${randomUUID().slice(0, 8)}`, concurrency: connections, durationSeconds });
+  const batched = await batchedKafkaBaseline({ connection, topic: `${topicPrefix}baseline-batched-${randomUUID().slice(0, 8)}`, batchSize: options.batchSize, durationSeconds });
+  return {
+    bareFastifyRequestsPerSecond: Math.round(bare.requestsPerSecond),
+    bareFastifyCpuMicrosPerRequest: Number(bare.cpuMicrosPerRequest.toFixed(1)),
+    rawKafkaProducePerSecond: Math.round(raw),
+    batchedKafkaProducePerSecond: Math.round(batched),
+  };
+}
+
+/** A shape's figures against the same run's baselines. */
+export function againstBaselines(
+  s: { intake: { acceptedPerSecond: number }; endToEnd: { terminalPerSecond: number }; resources: { appCpuMicrosPerPayment: number } },
+  b: Baselines,
+) {
+  const ratio = (x: number, y: number, digits = 3) => Number((x / y).toFixed(digits));
+  return {
+    intakeToBareFastify: ratio(s.intake.acceptedPerSecond, b.bareFastifyRequestsPerSecond),
+    endToEndToBareFastify: ratio(s.endToEnd.terminalPerSecond, b.bareFastifyRequestsPerSecond),
+    intakeToRawKafka: ratio(s.intake.acceptedPerSecond, b.rawKafkaProducePerSecond),
+    intakeToBatchedKafka: ratio(s.intake.acceptedPerSecond, b.batchedKafkaProducePerSecond),
+    // One payment's app CPU (all processes) in bare Fastify requests' worth of CPU, both measured in this run.
+    appCpuPerPaymentInBareRequests: ratio(s.resources.appCpuMicrosPerPayment, b.bareFastifyCpuMicrosPerRequest, 1),
+  };
 }

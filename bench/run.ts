@@ -11,7 +11,6 @@
  * retry safely send them: the path that looks the key up in PostgreSQL).
  */
 import 'reflect-metadata';
-import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -25,9 +24,9 @@ import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
 import { createRedisClient, type RedisClient } from '../src/redis/redis.module.js';
 import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
 import { runCommand } from '../tools/app-process.js';
-import { autocannonPayments } from '../tools/load.js';
 import { usedMemoryBytes } from '../tools/redis-admin.js';
-import { bareFastifyBaseline, batchedKafkaBaseline, rawKafkaBaseline } from './baselines.js';
+import { autocannonPayments } from '../tools/throughput-load.js';
+import { againstBaselines, measureBaselines } from './baselines.js';
 import { removeRunLeftovers } from './leftovers.js';
 import { markdown } from './report.js';
 import { Deployment, metricSum, SHAPES, type ShapeName } from './shapes.js';
@@ -217,38 +216,6 @@ async function verifyShape(env: Record<string, string | undefined>, dataSource: 
   }
 }
 
-async function measureBaselines(config: AppConfig) {
-  const baselineSeconds = Math.min(10, durationSeconds);
-  // Past every port a shape used: the app processes have stopped, but a port may linger in TIME_WAIT.
-  const bare = await bareFastifyBaseline({ port: port + workers + 1, connections, durationSeconds: baselineSeconds });
-  const raw = await rawKafkaBaseline({ connection: config.kafka, topic: `${topicPrefix}baseline-${randomUUID().slice(0, 8)}`, concurrency: connections, durationSeconds: baselineSeconds });
-  const batched = await batchedKafkaBaseline({
-    connection: config.kafka,
-    topic: `${topicPrefix}baseline-batched-${randomUUID().slice(0, 8)}`,
-    batchSize: config.kafka.batchMaxRecords,
-    durationSeconds: baselineSeconds,
-  });
-  return {
-    bareFastifyRequestsPerSecond: Math.round(bare.requestsPerSecond),
-    bareFastifyCpuMicrosPerRequest: Number(bare.cpuMicrosPerRequest.toFixed(1)),
-    rawKafkaProducePerSecond: Math.round(raw),
-    batchedKafkaProducePerSecond: Math.round(batched),
-  };
-}
-
-/** A shape's figures against the same run's baselines. */
-function againstBaselines(s: ShapeResult, b: Awaited<ReturnType<typeof measureBaselines>>) {
-  const ratio = (x: number, y: number, digits = 3) => Number((x / y).toFixed(digits));
-  return {
-    intakeToBareFastify: ratio(s.intake.acceptedPerSecond, b.bareFastifyRequestsPerSecond),
-    endToEndToBareFastify: ratio(s.endToEnd.terminalPerSecond, b.bareFastifyRequestsPerSecond),
-    intakeToRawKafka: ratio(s.intake.acceptedPerSecond, b.rawKafkaProducePerSecond),
-    intakeToBatchedKafka: ratio(s.intake.acceptedPerSecond, b.batchedKafkaProducePerSecond),
-    // One payment's app CPU (all processes) in bare Fastify requests' worth of CPU, both measured in this run.
-    appCpuPerPaymentInBareRequests: ratio(s.resources.appCpuMicrosPerPayment, b.bareFastifyCpuMicrosPerRequest, 1),
-  };
-}
-
 async function main(): Promise<void> {
   await runCommand('bash', ['scripts/stack.sh', 'up']);
   await runCommand(process.execPath, ['dist/database/migrate.js']);
@@ -269,7 +236,17 @@ async function main(): Promise<void> {
   try {
     const measured: Partial<Record<ShapeName, ShapeResult>> = {};
     for (const shape of shapes) measured[shape] = await measureShape(shape, config, dataSource, redis);
-    const baselines = args['no-baselines'] ? null : await measureBaselines(config);
+    const baselines = args['no-baselines']
+      ? null
+      : await measureBaselines({
+          connection: config.kafka,
+          topicPrefix,
+          batchSize: config.kafka.batchMaxRecords,
+          // Past every port a shape used: the app processes have stopped, but a port may linger in TIME_WAIT.
+          port: port + workers + 1,
+          connections,
+          durationSeconds: Math.min(10, durationSeconds),
+        });
     const results = Object.entries(measured).map(([name, s]) => [name, { ...s, vsBaselines: baselines && againstBaselines(s, baselines) }] as const);
     const all = results.map(([, s]) => s.correctness);
     const result = {

@@ -18,7 +18,8 @@ import { AppConfig } from '../src/config/app-config.js';
 import { appDataSourceOptions } from '../src/app-data-source.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
 import { AppProcess, runCommand } from '../tools/app-process.js';
-import { autocannonPayments, DEMO_PAYERS } from '../tools/load.js';
+import { DEMO_PAYERS } from '../tools/load.js';
+import { autocannonPayments } from '../tools/throughput-load.js';
 import { removeRunLeftovers } from './leftovers.js';
 
 const { values: args } = parseArgs({

@@ -9,7 +9,7 @@ import { EventPublisher } from '../src/kafka/event-publisher.js';
 import { KafkaTopics } from '../src/kafka/kafka-topics.js';
 import { MetricsService } from '../src/metrics/metrics.service.js';
 import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
-import { spawnApp, stopAllAppProcesses, testProcessEnv, type AppProcess } from './support/app-process.js';
+import { spawnApp, stopAppsAndServers, testProcessEnv, type AppProcess } from './support/app-process.js';
 import { LocalKafkaCluster } from './support/kafka-cluster.js';
 import { KafkaProbe } from './support/kafka-probe.js';
 import { PaymentLoad, waitForTerminal } from '../tools/load.js';
@@ -76,12 +76,7 @@ describe('three-broker Kafka cluster: a broker dies under load', () => {
     }
   }, 180_000);
 
-  afterAll(async () => {
-    await stopAllAppProcesses();
-    await dataSource?.destroy();
-    redis?.disconnect();
-    await cluster.destroy();
-  }, 120_000);
+  afterAll(() => stopAppsAndServers(cluster, { dataSource, redis }), 120_000);
 
   it('should create the topics with three replicas and min.insync.replicas 2', async () => {
     const admin = new Kafka({ brokers: cluster.brokers.split(','), logLevel: logLevel.NOTHING }).admin();

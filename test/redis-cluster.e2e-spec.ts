@@ -13,7 +13,7 @@ import { createRedisClient } from '../src/redis/redis.module.js';
 import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
 import { PaymentLoad, waitForTerminal, type SentRequest } from '../tools/load.js';
 import { scanKeys } from '../tools/redis-admin.js';
-import { spawnApp, stopAllAppProcesses, testProcessEnv, type AppProcess } from './support/app-process.js';
+import { spawnApp, stopAppsAndServers, testProcessEnv, type AppProcess } from './support/app-process.js';
 import { request } from './support/http.js';
 import { checkMoney, fundPayers } from './support/money.js';
 import { LocalRedisCluster } from './support/redis-cluster.js';
@@ -59,12 +59,7 @@ describe('Redis Cluster: the pipeline on three masters, then a master killed und
     await fundPayers(app.url, payers);
   }, 180_000);
 
-  afterAll(async () => {
-    await stopAllAppProcesses();
-    await dataSource?.destroy();
-    redis?.disconnect();
-    await cluster.destroy();
-  }, 60_000);
+  afterAll(() => stopAppsAndServers(cluster, { dataSource, redis }), 60_000);
 
   it("should complete the seed's example, its keys and the global stream's parts spread over the three masters", async () => {
     const body = { orderId: `ORDER-12345-${randomUUID()}`, amount: 99.99, currency: 'USD', userId: payers[0] };

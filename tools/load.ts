@@ -10,10 +10,9 @@
  * `repeatOrderEvery`, that often a request pays an order that already got a 202 again, which must
  * never complete the order twice.
  *
- * autocannonPayments() is the same load for throughput (the bench), where per-request records would
- * cost more than the intake they measure.
+ * tools/throughput-load.ts is the same load for throughput (the bench), where per-request records
+ * would cost more than the intake they measure.
  */
-import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 
@@ -240,43 +239,9 @@ export class PaymentLoad {
   }
 }
 
-function paymentBody(orderId: string, userId: string): string {
+/** The body of every load's payment: 1.00 USD. */
+export function paymentBody(orderId: string, userId: string): string {
   return JSON.stringify({ orderId, amount: '1.00', currency: 'USD', userId });
-}
-
-/** The load as fast as autocannon sends it: for `duration` seconds or `amount` requests, at `rate` per second overall or unpaced. */
-export function autocannonPayments(options: {
-  url: string;
-  apiKey: string;
-  connections: number;
-  payers: string[];
-  orderPrefix: string;
-  duration?: number;
-  amount?: number;
-  rate?: number;
-  /** Each request with the Idempotency-Key of its order id: the path that looks the key up in PostgreSQL. */
-  idempotencyKeys?: boolean;
-}): Promise<autocannon.Result> {
-  let n = 0;
-  return autocannon({
-    url: `${options.url}/api/payments`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${options.apiKey}` },
-    connections: options.connections,
-    ...(options.duration !== undefined && { duration: options.duration }),
-    ...(options.amount !== undefined && { amount: options.amount }),
-    ...(options.rate && { overallRate: options.rate }),
-    requests: [
-      {
-        setupRequest: (request) => {
-          const i = n++;
-          const orderId = `${options.orderPrefix}${i}`;
-          const body = paymentBody(orderId, options.payers[i % options.payers.length]);
-          return { ...request, body, ...(options.idempotencyKeys && { headers: { ...request.headers, 'idempotency-key': orderId } }) };
-        },
-      },
-    ],
-  });
 }
 
 /** Of these payment ids, the ones without a row in PostgreSQL (a row is written when a payment ends). */

@@ -1,24 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { CURRENCY_MINOR_DIGITS, isSupportedCurrency, type CurrencyCode } from '../money/currencies.js';
 import { truncateToMinorUnits } from '../money/money.js';
-import { type EnvironmentVariables, loadEnvironment } from './environment.js';
+import { type EnvironmentVariables, invalid, loadEnvironment } from './environment.js';
+import { kafkaConnection, type KafkaConnection } from './kafka-connection.js';
 
 export interface LogSettings {
   /** Nest's level name: fatal, error, warn, log, debug or verbose. */
   level: string;
   /** JSON lines (production, collectors) or readable lines (a laptop). */
   json: boolean;
-}
-
-export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
-
-/** How the app reaches the brokers: bootstrap servers, TLS and SASL (managed clusters). */
-export interface KafkaConnection {
-  brokers: string[];
-  /** null: plaintext. */
-  tls: { ca?: string; rejectUnauthorized: boolean } | null;
-  /** null: no authentication. */
-  sasl: { mechanism: KafkaSaslMechanism; username: string; password: string } | null;
 }
 
 /** Amounts per currency, in minor units. */
@@ -179,7 +168,7 @@ export class AppConfig {
     };
     // A fetch that may wait as long as the session lasts would get a healthy consumer evicted.
     if (this.pipeline.fetchMaxWaitMs * 2 > this.pipeline.sessionTimeoutMs) {
-      throw new Error('Invalid configuration:\n  KAFKA_FETCH_MAX_WAIT_MS: must be at most half of KAFKA_SESSION_TIMEOUT_MS');
+      throw invalid('KAFKA_FETCH_MAX_WAIT_MS', 'must be at most half of KAFKA_SESSION_TIMEOUT_MS');
     }
     this.validation = {
       enabledCurrencies: currencyList('ENABLED_CURRENCIES', vars.ENABLED_CURRENCIES),
@@ -200,7 +189,7 @@ export class AppConfig {
     // One key, one principal: a hash listed twice (two merchants, or merchant and admin) is a mistake.
     const hashes = [...this.security.merchantKeys.map((key) => key.hash), ...this.security.adminKeyHashes];
     if (new Set(hashes).size !== hashes.length) {
-      throw new Error('Invalid configuration:\n  API_KEYS / ADMIN_API_KEYS: the same key hash is listed more than once');
+      throw invalid('API_KEYS / ADMIN_API_KEYS', 'the same key hash is listed more than once');
     }
     this.webhooks = {
       retryScheduleMs: vars.WEBHOOK_RETRY_SCHEDULE.split(',').map((step) => durationMs(step.trim())),
@@ -242,10 +231,6 @@ function redisClusterNodes(vars: EnvironmentVariables): AppConfig['redis']['clus
   });
 }
 
-function invalid(variable: string, problem: string): Error {
-  return new Error(`Invalid configuration:\n  ${variable}: ${problem}`);
-}
-
 /** 0 = automatic: a replicated topic must keep 2 copies to take a write, a single-copy one 1. */
 function minInsyncReplicas(replicationFactor: number, configured: number): number {
   if (configured === 0) return Math.min(2, replicationFactor);
@@ -253,38 +238,6 @@ function minInsyncReplicas(replicationFactor: number, configured: number): numbe
     throw invalid('KAFKA_MIN_INSYNC_REPLICAS', `${configured} is above KAFKA_REPLICATION_FACTOR=${replicationFactor}: no write could ever succeed`);
   }
   return configured;
-}
-
-/** Bootstrap servers, TLS and SASL, checked together: a half-configured secure connection stops the boot. */
-export function kafkaConnection(vars: Pick<EnvironmentVariables, 'KAFKA_BROKERS' | 'KAFKA_SSL' | 'KAFKA_SSL_CA_FILE' | 'KAFKA_SSL_REJECT_UNAUTHORIZED' | 'KAFKA_SASL_MECHANISM' | 'KAFKA_SASL_USERNAME' | 'KAFKA_SASL_PASSWORD'>): KafkaConnection {
-  const brokers = vars.KAFKA_BROKERS.split(',').map((b) => b.trim());
-  let tls: KafkaConnection['tls'] = null;
-  if (vars.KAFKA_SSL) {
-    tls = { rejectUnauthorized: vars.KAFKA_SSL_REJECT_UNAUTHORIZED };
-    if (vars.KAFKA_SSL_CA_FILE) {
-      try {
-        tls.ca = readFileSync(vars.KAFKA_SSL_CA_FILE, 'utf8');
-      } catch (error) {
-        throw invalid('KAFKA_SSL_CA_FILE', `cannot read ${vars.KAFKA_SSL_CA_FILE} (${(error as Error).message})`);
-      }
-      if (!tls.ca.includes('-----BEGIN CERTIFICATE-----')) {
-        throw invalid('KAFKA_SSL_CA_FILE', `${vars.KAFKA_SSL_CA_FILE} holds no PEM certificate`);
-      }
-    }
-  } else if (vars.KAFKA_SSL_CA_FILE) {
-    throw invalid('KAFKA_SSL_CA_FILE', 'is set but KAFKA_SSL is not true; set KAFKA_SSL=true to use TLS');
-  }
-  let sasl: KafkaConnection['sasl'] = null;
-  const mechanism = vars.KAFKA_SASL_MECHANISM.toLowerCase() as KafkaSaslMechanism | '';
-  if (mechanism) {
-    if (!vars.KAFKA_SASL_USERNAME || !vars.KAFKA_SASL_PASSWORD) {
-      throw invalid('KAFKA_SASL_MECHANISM', `${mechanism} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`);
-    }
-    sasl = { mechanism, username: vars.KAFKA_SASL_USERNAME, password: vars.KAFKA_SASL_PASSWORD };
-  } else if (vars.KAFKA_SASL_USERNAME || vars.KAFKA_SASL_PASSWORD) {
-    throw invalid('KAFKA_SASL_USERNAME', 'credentials are set but KAFKA_SASL_MECHANISM is empty (plain, scram-sha-256 or scram-sha-512)');
-  }
-  return { brokers, tls, sasl };
 }
 
 function currencyList(variable: string, text: string): CurrencyCode[] {
@@ -301,7 +254,7 @@ function perCurrency<T>(variable: string, text: string, parse: (currency: Curren
 }
 
 function supportedCurrency(variable: string, code: string): CurrencyCode {
-  if (!isSupportedCurrency(code)) throw new Error(`Invalid configuration:\n  ${variable}: ${code} is not a supported currency`);
+  if (!isSupportedCurrency(code)) throw invalid(variable, `${code} is not a supported currency`);
   return code;
 }
 

@@ -307,6 +307,11 @@ export class EnvironmentVariables {
 
 const BOOLEAN_WORDS: Record<string, boolean> = { true: true, '1': true, yes: true, false: false, '0': false, no: false };
 
+/** The boot error of one variable that passes its own rule but not one AppConfig checks (across variables, files). */
+export function invalid(variable: string, problem: string): Error {
+  return new Error(`Invalid configuration:\n  ${variable}: ${problem}`);
+}
+
 /**
  * Reads and validates the environment once. Throws one error naming every bad variable,
  * so a mistyped setting stops the app at boot instead of surfacing later.

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
-import type { AppConfig, KafkaConnection } from '../config/app-config.js';
+import type { AppConfig } from '../config/app-config.js';
+import type { KafkaConnection } from '../config/kafka-connection.js';
 
 /**
  * Bootstrap servers, TLS and SASL in kafkajs' terms. Every Kafka client of the project (app, health,

@@ -46,4 +46,15 @@ describe('RedisKeySpace', () => {
     await single.perSlot(items, (item) => item, async (group) => (once.push(group), group));
     expect(once).toEqual([items]);
   });
+
+  it('on one server, answers what its one call answers, calls nothing for no items, and fails as its call does', async () => {
+    const items = ['a:{x}:1', 'b:{y}:1'];
+    const answer = ['A', 'B'];
+    await expect(single.perSlot(items, (item) => item, async () => answer)).resolves.toEqual(answer);
+    const calls: string[][] = [];
+    await expect(single.perSlot([], (item: string) => item, async (group) => (calls.push(group), group))).resolves.toEqual([]);
+    expect(calls).toEqual([]);
+    const failure = new Error('Connection is closed.');
+    await expect(single.perSlot(items, (item) => item, async () => Promise.reject(failure))).rejects.toBe(failure);
+  });
 });

@@ -65,6 +65,8 @@ export class RedisKeySpace {
    * Each call gets its items in their order, so a payer's or a payment's steps keep theirs.
    */
   async perSlot<T, R>(items: T[], keyOf: (item: T) => string, call: (group: T[]) => Promise<R[]>): Promise<R[]> {
+    // One server has one slot: no grouping, and no settled result per item to unwrap, on every hot-path call.
+    if (!this.clustered) return items.length === 0 ? [] : call(items);
     return (await this.perSlotSettled(items, keyOf, call)).map((result) => {
       if (result.status === 'rejected') throw result.reason;
       return result.value;

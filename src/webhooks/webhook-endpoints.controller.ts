@@ -5,8 +5,8 @@ import { AuthError, AuthErrorCode } from '../auth/auth-errors.js';
 import { CurrentPrincipal, visibleTo } from '../auth/principal.js';
 import { AppConfig } from '../config/app-config.js';
 import { CreateWebhookEndpointRequest } from './dto/create-webhook-endpoint.request.js';
+import type { DeliveryView, WebhookEndpoint } from './webhook-endpoints.repository.js';
 import { WebhookEndpointsService } from './webhook-endpoints.service.js';
-import type { DeliveryView, WebhookEndpoint } from './webhooks.repository.js';
 
 /** A merchant's webhook endpoints (a merchant key sees its own; admin keys and the open API see all). */
 @ApiTags('webhooks')

@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { unavailableUnless } from '../errors/app-error.js';
 import type { CreateWebhookEndpointRequest } from './dto/create-webhook-endpoint.request.js';
+import { WebhookEndpointsRepository, type DeliveryView, type WebhookEndpoint } from './webhook-endpoints.repository.js';
 import { WebhookError, WebhookErrorCode } from './webhook-errors.js';
 import { WEBHOOK_SETTINGS, type WebhookSettings } from './webhook-settings.js';
 import { newSigningSecret } from './webhook-signature.js';
 import { checkWebhookUrl, resolveAllowed } from './webhook-url.js';
-import { WebhooksRepository, type DeliveryView, type WebhookEndpoint } from './webhooks.repository.js';
 
 /** DNS answers that say "not (yet) resolvable", not "forbidden". */
 const DNS_FAILURES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ENODATA', 'ESERVFAIL']);
@@ -19,7 +19,7 @@ export class WebhookEndpointsService {
   private readonly logger = new Logger(WebhookEndpointsService.name);
 
   constructor(
-    private readonly repository: WebhooksRepository,
+    private readonly repository: WebhookEndpointsRepository,
     @Inject(WEBHOOK_SETTINGS) private readonly settings: WebhookSettings,
   ) {}
 

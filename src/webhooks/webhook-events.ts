@@ -1,7 +1,7 @@
-import type { CurrencyCode } from '../money/currencies.js';
 import { formatMinorUnits } from '../money/money.js';
 import type { EventEnvelope } from '../pipeline/event-envelope.js';
-import { PAYMENT_EVENT_TYPES, type FinalizedPaymentPayload } from '../pipeline/payment-events.js';
+import { PAYMENT_EVENT_TYPES, snapshotOf, type FinalizedPaymentPayload } from '../pipeline/payment-events.js';
+import type { PaymentSnapshot } from '../pipeline/payment-view.js';
 import { REFUND_EVENT_TYPES, type FinalizedRefundPayload } from '../pipeline/refund-events.js';
 import { PermanentEventError } from '../pipeline/stage-batch.js';
 
@@ -27,18 +27,12 @@ export interface WebhookEvent {
   data: { object: PaymentObject | RefundObject };
 }
 
-export interface PaymentObject {
+/** The payment as GET /api/payments/{id} shows it (its snapshot: ids, amount, createdAt), and its outcome. */
+export interface PaymentObject extends PaymentSnapshot {
   object: 'payment';
-  paymentId: string;
-  orderId: string;
-  userId: string;
-  merchantId: string;
-  amount: string;
-  currency: string;
   status: string;
   reason: string | null;
   riskScore: number | null;
-  createdAt: string;
   finalizedAt: string;
 }
 
@@ -98,16 +92,10 @@ export function webhookEventOf(envelope: EventEnvelope<unknown>): WebhookEventRo
   if (typeof p?.merchantId !== 'string' || typeof p.amountMinor !== 'string') throw new PermanentEventError('Malformed event: the payload is not a payment outcome');
   const data: PaymentObject = {
     object: 'payment',
-    paymentId: envelope.paymentId,
-    orderId: p.orderId,
-    userId: p.userId,
-    merchantId: p.merchantId,
-    amount: formatMinorUnits(BigInt(p.amountMinor), p.currency as CurrencyCode),
-    currency: p.currency,
+    ...snapshotOf(envelope.paymentId, p),
     status: p.status,
     reason: p.reason ?? null,
     riskScore: p.riskScore ?? null,
-    createdAt: p.acceptedAt,
     finalizedAt: p.finalizedAt,
   };
   return { id, merchantId: p.merchantId, type, paymentId: envelope.paymentId, refundId: null, data, createdAt: p.finalizedAt };

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
 import { WebhookEndpointsController } from './webhook-endpoints.controller.js';
+import { WebhookEndpointsRepository } from './webhook-endpoints.repository.js';
 import { WebhookEndpointsService } from './webhook-endpoints.service.js';
 import { WebhookEventsController } from './webhook-events.controller.js';
 import { WebhookEventsService } from './webhook-events.service.js';
@@ -15,7 +16,7 @@ import { WebhooksRepository } from './webhooks.repository.js';
  */
 @Module({
   controllers: [WebhookEndpointsController, WebhookEventsController, WebhooksConsumer],
-  providers: [webhookSettingsProvider, WebhooksRepository, WebhookIngest, WebhookDispatcher, WebhookEndpointsService, WebhookEventsService],
+  providers: [webhookSettingsProvider, WebhooksRepository, WebhookEndpointsRepository, WebhookIngest, WebhookDispatcher, WebhookEndpointsService, WebhookEventsService],
   exports: [WebhookIngest],
 })
 export class WebhooksModule {}

@@ -1,19 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { PaymentObject, RefundObject, WebhookEventRow, WebhookEventType } from './webhook-events.js';
-
-export interface WebhookEndpoint {
-  id: string;
-  merchantId: string;
-  url: string;
-  events: string[];
-  description: string | null;
-  status: 'enabled' | 'disabled';
-  disabledReason: string | null;
-  createdAt: string;
-}
 
 /** A delivery a worker holds by lease: what it needs to send it, and when its first attempt was. */
 export interface ClaimedDelivery {
@@ -37,17 +25,6 @@ export interface DeliveryAttempt {
   error: string | null;
 }
 
-export interface DeliveryView {
-  id: string;
-  eventId: string;
-  eventType: string;
-  status: 'pending' | 'delivered' | 'failed' | 'cancelled';
-  attempts: DeliveryAttempt[];
-  nextAttemptAt: string | null;
-  deliveredAt: string | null;
-  createdAt: string;
-}
-
 /** What became of one attempt, for the delivery's row. */
 export type AttemptOutcome =
   | { kind: 'delivered' }
@@ -66,48 +43,14 @@ export interface EventQuery {
   limit: number;
 }
 
-const ENDPOINT_COLUMNS = `id, merchant_id AS "merchantId", url, events, description, status, disabled_reason AS "disabledReason", created_at AS "createdAt"`;
-
-/** The webhook tables: endpoints, events, deliveries and their attempts (migration 1764280000000). */
+/**
+ * The webhook tables as the stage, the delivery workers and the events API use them: events stored with
+ * their deliveries, deliveries leased and their attempts recorded, events listed and queued again
+ * (migration 1764280000000). The endpoints are WebhookEndpointsRepository's.
+ */
 @Injectable()
 export class WebhooksRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
-
-  async createEndpoint(endpoint: { merchantId: string; url: string; events: string[]; description: string | null; secret: string }): Promise<WebhookEndpoint> {
-    const [row] = await this.dataSource.query(
-      `INSERT INTO webhook_endpoints (id, merchant_id, url, events, description, secret) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${ENDPOINT_COLUMNS}`,
-      [`we_${randomBytes(12).toString('hex')}`, endpoint.merchantId, endpoint.url, endpoint.events, endpoint.description, endpoint.secret],
-    );
-    return endpointOf(row);
-  }
-
-  async endpoints(merchantId?: string): Promise<WebhookEndpoint[]> {
-    const rows = await this.dataSource.query(
-      `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE deleted_at IS NULL AND ($1::text IS NULL OR merchant_id = $1) ORDER BY created_at DESC`,
-      [merchantId ?? null],
-    );
-    return rows.map(endpointOf);
-  }
-
-  async endpoint(id: string, merchantId?: string): Promise<WebhookEndpoint | null> {
-    const [row] = await this.dataSource.query(
-      `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR merchant_id = $2)`,
-      [id, merchantId ?? null],
-    );
-    return row ? endpointOf(row) : null;
-  }
-
-  /** Deletes the endpoint (kept for its deliveries' history) and cancels what it had still to get. */
-  async deleteEndpoint(id: string): Promise<void> {
-    await this.dataSource.transaction(async (tx) => {
-      await tx.query(`UPDATE webhook_endpoints SET deleted_at = now(), status = 'disabled', disabled_reason = 'deleted' WHERE id = $1`, [id]);
-      await tx.query(`UPDATE webhook_deliveries SET status = 'cancelled', locked_until = NULL, lease_id = NULL WHERE endpoint_id = $1 AND status = 'pending'`, [id]);
-    });
-  }
-
-  async rotateSecret(id: string, secret: string): Promise<void> {
-    await this.dataSource.query(`UPDATE webhook_endpoints SET secret = $2 WHERE id = $1`, [id, secret]);
-  }
 
   /**
    * Stores outcomes as events, each once (its id is the outcome's), and for each event stored now one
@@ -255,24 +198,6 @@ export class WebhooksRepository {
     return row?.failing_since ?? null;
   }
 
-  /** The endpoint's deliveries, newest first, each with its attempts. */
-  async deliveries(endpointId: string, limit: number): Promise<DeliveryView[]> {
-    const rows = await this.dataSource.query(
-      `SELECT d.id, d.event_id AS "eventId", e.type AS "eventType", d.status, d.next_attempt_at AS "nextAttemptAt", d.delivered_at AS "deliveredAt", d.created_at AS "createdAt",
-              COALESCE((SELECT jsonb_agg(jsonb_build_object('attemptedAt', a.attempted_at, 'statusCode', a.status_code, 'durationMs', a.duration_ms, 'error', a.error) ORDER BY a.attempted_at)
-                        FROM webhook_attempts a WHERE a.delivery_id = d.id), '[]'::jsonb) AS attempts
-       FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
-       WHERE d.endpoint_id = $1 ORDER BY d.created_at DESC, d.id LIMIT $2`,
-      [endpointId, limit],
-    );
-    return rows.map((r: DeliveryView & { nextAttemptAt: Date; deliveredAt: Date | null; createdAt: Date }) => ({
-      ...r,
-      nextAttemptAt: r.status === 'pending' ? r.nextAttemptAt.toISOString() : null,
-      deliveredAt: r.deliveredAt?.toISOString() ?? null,
-      createdAt: r.createdAt.toISOString(),
-    }));
-  }
-
   async events(query: EventQuery): Promise<WebhookEventRow[]> {
     const rows = await this.dataSource.query(
       `SELECT id, merchant_id AS "merchantId", type, payment_id AS "paymentId", refund_id AS "refundId", data, created_at AS "createdAt"
@@ -320,10 +245,6 @@ export class WebhooksRepository {
     );
     return { due: row.due, oldestDueSeconds: row.oldest };
   }
-}
-
-function endpointOf(row: WebhookEndpoint & { createdAt: Date }): WebhookEndpoint {
-  return { ...row, createdAt: row.createdAt.toISOString() };
 }
 
 function eventOf(row: WebhookEventRow & { createdAt: Date }): WebhookEventRow {

@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import type { DataSource } from 'typeorm';
 import { AppProcess } from '../../tools/app-process.js';
 import { TEST_RUN_ID } from './test-config.js';
 
@@ -66,4 +67,15 @@ export async function spawnApp(name: string, env: Record<string, string>, { read
 export async function stopAllAppProcesses(): Promise<void> {
   await Promise.all([...started].map((app) => app.stop(10_000).catch(() => undefined)));
   started.clear();
+}
+
+/**
+ * The end of a suite that ran its apps on servers of its own (a local Kafka or Redis cluster): the apps
+ * first, then the suite's own clients, then the servers they all used. A client beforeAll never made is skipped.
+ */
+export async function stopAppsAndServers(servers: { destroy(): Promise<void> }, clients: { dataSource?: DataSource; redis?: { disconnect(): void } }): Promise<void> {
+  await stopAllAppProcesses();
+  await clients.dataSource?.destroy();
+  clients.redis?.disconnect();
+  await servers.destroy();
 }
