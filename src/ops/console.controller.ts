@@ -1,6 +1,7 @@
-import { Controller, Delete, Get, HttpCode, HttpStatus, Inject, Post, Query, Req, Res } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, HttpStatus, Inject, Post, Query, Req, Res, type OnModuleDestroy } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import type { Principal } from '../auth/api-keys.js';
 import { AuthError, AuthErrorCode } from '../auth/auth-errors.js';
 import { ConsoleSessions, sessionCookie, sessionTokenOf, type ConsoleSession } from '../auth/console-sessions.js';
@@ -22,7 +23,10 @@ const KEEPALIVE_MS = 15_000;
 @ApiExcludeController()
 @AdminOnly()
 @Controller('ops/api')
-export class ConsoleController {
+export class ConsoleController implements OnModuleDestroy {
+  /** The open feeds' responses, ended when the app shuts down (see onModuleDestroy). */
+  private readonly feeds = new Set<ServerResponse>();
+
   constructor(
     @Inject(ConsoleSessions) private readonly sessions: ConsoleSessions,
     private readonly feed: ConsoleFeed,
@@ -82,7 +86,9 @@ export class ConsoleController {
     const keepalive = setInterval(() => raw.write(': keepalive\n\n'), KEEPALIVE_MS);
     let stop: (() => void) | undefined;
     let closed = false;
+    this.feeds.add(raw);
     raw.on('close', () => {
+      this.feeds.delete(raw);
       closed = true;
       clearInterval(keepalive);
       stop?.();
@@ -109,6 +115,14 @@ export class ConsoleController {
       if (error instanceof InvalidCursor) throw new RequestError(HttpErrorCode.ParameterInvalid, 'after must be a cursor this endpoint returned.', { param: 'after' });
       throw error;
     }
+  }
+
+  /**
+   * A feed never ends by itself, and the HTTP server's close waits for open responses: ending them
+   * first lets a rolling restart finish, and the pages reconnect (to another instance) by themselves.
+   */
+  onModuleDestroy(): void {
+    for (const raw of this.feeds) raw.end();
   }
 
   private get secureCookies(): boolean {
