@@ -13,7 +13,7 @@ export function markdown(r: Record<string, any>): string {
   return [
     `# Benchmark ${r.runAt}`,
     '',
-    `${r.machine.cpus} cores, Node ${r.machine.node}; ${r.settings.durationSeconds} s per shape, ${r.settings.connections} connections${r.settings.rate ? `, ${r.settings.rate}/s offered` : ''}, ${r.settings.users} payers${r.settings.idempotencyKeys ? ', a fresh Idempotency-Key on every request' : ''}.`,
+    `${r.machine.cpus} cores, Node ${r.machine.node}; ${r.settings.durationSeconds} s per shape, ${r.settings.connections} connections${r.settings.rate ? `, ${r.settings.rate}/s offered` : ''}, ${r.settings.users} payers${r.settings.idempotencyKeys ? ', a fresh Idempotency-Key on every request' : ''}${r.settings.consolePages ? `, ${r.settings.consolePages} ops console page(s) open in Chromium` : ''}${r.settings.consoleFeeds ? `, ${r.settings.consoleFeeds} ops console feed(s) read without a browser` : ''}.`,
     '',
     `| measure | ${names.map((n) => title[n]).join(' | ')} |`,
     `| --- | ${names.map(() => '---').join(' | ')} |`,

@@ -8,7 +8,9 @@
  * --connections N, --rate R (fixed overall rate instead of as fast as possible), --payers N,
  * --no-baselines, --profile (a V8 CPU profile of every app process during the load, summarized by
  * area and function), --idempotency-keys (every request with a fresh Idempotency-Key, as clients that
- * retry safely send them: the path that looks the key up in PostgreSQL).
+ * retry safely send them: the path that looks the key up in PostgreSQL), --console-pages N (N
+ * operations console pages open in Chromium on the API during the load), --console-feeds N (what N
+ * pages ask of the app, without a browser's rendering on the same cores).
  */
 import 'reflect-metadata';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -27,6 +29,7 @@ import { runCommand } from '../tools/app-process.js';
 import { usedMemoryBytes } from '../tools/redis-admin.js';
 import { autocannonPayments } from '../tools/throughput-load.js';
 import { againstBaselines, measureBaselines } from './baselines.js';
+import { openConsoleFeeds, openConsolePages } from './console-pages.js';
 import { removeRunLeftovers } from './leftovers.js';
 import { markdown } from './report.js';
 import { Deployment, metricSum, SHAPES, type ShapeName } from './shapes.js';
@@ -43,6 +46,8 @@ const { values: args } = parseArgs({
     shapes: { type: 'string', default: SHAPES.join(',') },
     workers: { type: 'string', default: '1' },
     'idempotency-keys': { type: 'boolean', default: false },
+    'console-pages': { type: 'string', default: '0' },
+    'console-feeds': { type: 'string', default: '0' },
   },
 });
 const durationSeconds = Number(args.duration);
@@ -51,6 +56,8 @@ const rate = args.rate ? Number(args.rate) : undefined;
 const port = Number(args.port);
 const workers = Number(args.workers);
 const idempotencyKeys = args['idempotency-keys'];
+const consolePages = Number(args['console-pages']);
+const consoleFeeds = Number(args['console-feeds']);
 const shapes = args.shapes.split(',').map((s) => s.trim()) as ShapeName[];
 for (const s of shapes) if (!SHAPES.includes(s)) throw new Error(`--shapes: unknown shape "${s}" (${SHAPES.join(', ')})`);
 if (!(workers >= 1)) throw new Error('--workers must be at least 1');
@@ -65,14 +72,16 @@ const payerId = (n: number) => `BENCH-PAYER-${String(n).padStart(5, '0')}`;
 const payers = Array.from({ length: USERS }, (_, i) => payerId(i));
 const profileStem = args.profile ? `${process.cwd()}/bench/results/cpu-${new Date().toISOString().replace(/[:.]/g, '-')}` : null;
 
-/** Production refuses to start without API keys: the bench mints one for this run and sends it. */
+/** Production refuses to start without API keys: the bench mints one for this run and sends it (and an admin key for --console-pages). */
 const apiKey = mintApiKey();
+const adminKey = mintApiKey();
 
 /** The app as the bench runs it: production mode, velocity rules opened for the bench's payers. */
 const appEnv = {
   ...process.env,
   NODE_ENV: 'production',
   API_KEYS: `MERCHANT-001:${hashApiKey(apiKey)}`,
+  ADMIN_API_KEYS: hashApiKey(adminKey),
   LOG_LEVEL: 'warn',
   FRAUD_VELOCITY_MAX_COUNT: '0',
   FRAUD_VELOCITY_MAX_AMOUNT: 'USD:1000000000',
@@ -119,7 +128,11 @@ async function measureShape(shape: ShapeName, config: AppConfig, dataSource: Dat
   console.log(`[bench] shape ${shape}`);
   const deployment = await Deployment.start({ shape, workers, port, env, nodeArgs, profileStem }, config.kafka.partitions);
   const api = deployment.api.url;
+  let closePages = async () => undefined as void;
   try {
+    const pages = (closePages = await openConsolePages(api, adminKey, consolePages));
+    const feeds = await openConsoleFeeds(api, adminKey, consoleFeeds);
+    closePages = () => Promise.all([pages(), feeds()]).then(() => undefined);
     const acceptedBefore = await metricSum(api, 'payments_accepted_total');
     deployment.startMeasuring(profileStem !== null);
     const loadStarted = Date.now();
@@ -145,6 +158,7 @@ async function measureShape(shape: ShapeName, config: AppConfig, dataSource: Dat
     drainDone();
     const drained = Date.now();
     const perProcess = deployment.finishMeasuring();
+    await closePages();
     await deployment.stop();
 
     const [latency]: { p50: number; p99: number }[] = await dataSource.query(
@@ -198,6 +212,7 @@ async function measureShape(shape: ShapeName, config: AppConfig, dataSource: Dat
       cpuProfiles: profileStem ? deployment.profiles() : null,
     };
   } finally {
+    await closePages();
     await deployment.stop();
     await removeRunLeftovers(config, env.KAFKA_TOPIC_PREFIX, { client: redis, keyPrefix: env.REDIS_KEY_PREFIX });
   }
@@ -252,7 +267,7 @@ async function main(): Promise<void> {
     const result = {
       runAt: new Date().toISOString(),
       machine: { cpus: cpus().length, node: process.version },
-      settings: { durationSeconds, connections, rate: rate ?? null, users: USERS, amount: '1.00 USD', shapes, workers, idempotencyKeys, topicPrefix, redisKeyPrefix, redis: config.redis.clusterNodes ? 'cluster' : 'single server' },
+      settings: { durationSeconds, connections, rate: rate ?? null, users: USERS, amount: '1.00 USD', shapes, workers, idempotencyKeys, consolePages, consoleFeeds, topicPrefix, redisKeyPrefix, redis: config.redis.clusterNodes ? 'cluster' : 'single server' },
       shapes: Object.fromEntries(results),
       baselines,
       // Over every shape: each shape's ledger check covers the payers' whole ledger up to then.

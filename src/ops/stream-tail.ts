@@ -10,11 +10,11 @@ export interface TailBatch {
 }
 
 /** At most this many transitions per push: a page shows a readable sample, not thousands a second. */
-export const TAIL_PAGE = 100;
+export const TAIL_PAGE = 50;
 /** How long one blocking read waits for something new. */
 const BLOCK_MS = 1000;
-/** Pushes at most four times a second, however fast the stream grows. */
-const PACE_MS = 250;
+/** Pushes at most twice a second, however fast the stream grows. */
+const PACE_MS = 500;
 
 /**
  * One reader of the global Redis stream for every open console page of this instance: it runs while

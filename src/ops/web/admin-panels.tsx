@@ -152,7 +152,7 @@ export function WebhooksPanel() {
                   {endpoint.disabledReason ? ` (${endpoint.disabledReason})` : ''}
                 </td>
                 <td>
-                  <button type="button" onClick={() => void show(endpoint)} aria-label={`Deliveries to ${endpoint.url}`}>
+                  <button type="button" onClick={() => void show(endpoint)} aria-label={`Show deliveries to ${endpoint.url}`}>
                     Show
                   </button>
                 </td>

@@ -34,29 +34,53 @@ export interface StreamEntry {
   reason?: string;
 }
 
-export interface FeedHandlers {
-  hello(data: { samples: Sample[]; lag: Lag[]; health: Health | null; cursor: string }): void;
-  sample(data: { sample: Sample; lag: Lag[] }): void;
-  health(data: Health): void;
-  tail(data: { entries: StreamEntry[]; skipped: boolean }): void;
-  /** The feed is down (the browser retries by itself); `ended` when the server refused it (signed out). */
-  trouble(ended: boolean): void;
-  connected(): void;
+/** One push of the live tail: new transitions, oldest first; `skipped` when the stream ran ahead of what a push shows. */
+export interface TailBatch {
+  entries: StreamEntry[];
+  skipped: boolean;
+}
+
+/** The feed's events and what each carries. */
+export interface FeedEvents {
+  hello: { samples: Sample[]; lag: Lag[]; health: Health | null; cursor: string };
+  sample: { sample: Sample; lag: Lag[] };
+  health: Health;
+  tail: TailBatch;
 }
 
 /**
- * Opens the feed (Server-Sent Events). The browser reconnects by itself after a drop and sends the
- * last tail id it saw (Last-Event-ID), so the tail resumes where it was.
+ * Hands each feed event to the panels that show it, so that an event re-renders those panels only
+ * (the tail twice a second, the charts once), not the whole console.
  */
-export function openFeed(handlers: FeedHandlers): () => void {
+export class FeedHub {
+  private readonly listeners = new Map<keyof FeedEvents, Set<(data: never) => void>>();
+  /** The last hello, for a panel that subscribes after it came. */
+  hello: FeedEvents['hello'] | null = null;
+
+  on<K extends keyof FeedEvents>(event: K, listener: (data: FeedEvents[K]) => void): () => void {
+    const set = this.listeners.get(event) ?? new Set();
+    this.listeners.set(event, set);
+    set.add(listener as (data: never) => void);
+    return () => set.delete(listener as (data: never) => void);
+  }
+
+  emit<K extends keyof FeedEvents>(event: K, data: FeedEvents[K]): void {
+    if (event === 'hello') this.hello = data as FeedEvents['hello'];
+    for (const listener of this.listeners.get(event) ?? []) (listener as (data: FeedEvents[K]) => void)(data);
+  }
+}
+
+/**
+ * Opens the feed (Server-Sent Events) into `hub`. The browser reconnects by itself after a drop and
+ * sends the last tail id it saw (Last-Event-ID), so the tail resumes where it was. `trouble` says the
+ * feed is down (the browser retries), `ended` when the server refused it (signed out).
+ */
+export function openFeed(hub: FeedHub, status: { connected(): void; trouble(ended: boolean): void }): () => void {
   const source = new EventSource('/ops/api/feed');
-  const on = <K extends 'hello' | 'sample' | 'health' | 'tail'>(event: K) =>
-    source.addEventListener(event, (message) => (handlers[event] as (data: unknown) => void)(JSON.parse((message as MessageEvent<string>).data)));
-  on('hello');
-  on('sample');
-  on('health');
-  on('tail');
-  source.addEventListener('open', () => handlers.connected());
-  source.addEventListener('error', () => handlers.trouble(source.readyState === EventSource.CLOSED));
+  for (const event of ['hello', 'sample', 'health', 'tail'] as const) {
+    source.addEventListener(event, (message) => hub.emit(event, JSON.parse((message as MessageEvent<string>).data) as never));
+  }
+  source.addEventListener('open', () => status.connected());
+  source.addEventListener('error', () => status.trouble(source.readyState === EventSource.CLOSED));
   return () => source.close();
 }

@@ -1,6 +1,9 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { call, clock } from './api.js';
-import type { Health, Lag, StreamEntry } from './feed.js';
+import type { Health, Lag, StreamEntry, TailBatch } from './feed.js';
+
+/** The newest transitions the tail keeps on the page. */
+const TAIL_ROWS = 100;
 
 const DEPENDENCIES: [string, string][] = [
   ['kafka', 'Kafka'],
@@ -79,8 +82,22 @@ interface Page {
  * The live tail of the global stream, newest first. Paused (or stepped back to a time), it shows the
  * stream from that moment a page at a time, read by /ops/api/stream; Live goes back to the feed.
  */
-export function TailPanel({ live, skipped, onLookup }: { live: StreamEntry[]; skipped: boolean; onLookup: (paymentId: string) => void }) {
+export function TailPanel({ subscribe, onLookup }: { subscribe: (listener: (batch: TailBatch) => void) => () => void; onLookup: (paymentId: string) => void }) {
+  const [live, setLive] = useState<StreamEntry[]>([]);
+  const [skipped, setSkipped] = useState(false);
   const [past, setPast] = useState<{ from: number; pages: Page[] } | null>(null);
+  useEffect(
+    () =>
+      subscribe(({ entries, skipped }) => {
+        setSkipped(skipped);
+        // Newest first; a resumed feed may send an entry again, which is kept once.
+        setLive((previous) => {
+          const seen = new Set(previous.map((e) => e.id));
+          return [...entries.filter((e) => !seen.has(e.id)).reverse(), ...previous].slice(0, TAIL_ROWS);
+        });
+      }),
+    [],
+  );
   const [error, setError] = useState<string | null>(null);
 
   const showFrom = async (from: number) => {

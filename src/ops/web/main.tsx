@@ -5,12 +5,9 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, currentSession, rememberSession, signIn, signOut, type Session } from './api.js';
 import { DeadLettersPanel, WebhooksPanel } from './admin-panels.js';
 import { LATENCY, THROUGHPUT, TimeChart } from './charts.js';
-import { openFeed, type Health, type Lag, type Sample, type StreamEntry } from './feed.js';
+import { FeedHub, openFeed, type Health, type Lag, type Sample } from './feed.js';
 import { HealthPanel, LagPanel, TailPanel } from './live-panels.js';
 import { LookupPanel } from './lookup-panels.js';
-
-/** The newest transitions the tail keeps on the page. */
-const TAIL_ROWS = 200;
 
 function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
@@ -69,35 +66,13 @@ function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
 }
 
 function Console({ session, onSignedOut }: { session: Session; onSignedOut: () => void }) {
-  const [samples, setSamples] = useState<Sample[]>([]);
-  const [lag, setLag] = useState<Lag[]>([]);
-  const [health, setHealth] = useState<Health | null>(null);
-  const [tail, setTail] = useState<StreamEntry[]>([]);
-  const [skipped, setSkipped] = useState(false);
+  const [hub] = useState(() => new FeedHub());
   const [connection, setConnection] = useState<'connecting' | 'live' | 'retrying'>('connecting');
   const [lookup, setLookup] = useState<{ paymentId: string; at: number } | null>(null);
 
   useEffect(
     () =>
-      openFeed({
-        hello: (data) => {
-          setSamples(data.samples);
-          setLag(data.lag);
-          if (data.health) setHealth(data.health);
-        },
-        sample: ({ sample, lag }) => {
-          setSamples((previous) => [...previous.slice(-(15 * 60 - 1)), sample]);
-          setLag(lag);
-        },
-        health: setHealth,
-        tail: ({ entries, skipped }) => {
-          setSkipped(skipped);
-          // Newest first; a resumed feed may send an entry again, which is kept once.
-          setTail((previous) => {
-            const seen = new Set(previous.map((e) => e.id));
-            return [...entries.filter((e) => !seen.has(e.id)).reverse(), ...previous].slice(0, TAIL_ROWS);
-          });
-        },
+      openFeed(hub, {
         connected: () => setConnection('live'),
         trouble: (ended) => {
           setConnection('retrying');
@@ -133,19 +108,46 @@ function Console({ session, onSignedOut }: { session: Session; onSignedOut: () =
       </header>
       <main id="main">
         <div class="grid">
-          <HealthPanel health={health} />
-          <section aria-labelledby="throughput-title" class="panel panel-wide">
-            <h2 id="throughput-title">Throughput and latency</h2>
-            <TimeChart title="Payments per second" unit="per second" series={THROUGHPUT} samples={samples} aggregate="mean" />
-            <TimeChart title="Latency" unit="ms" series={LATENCY} samples={samples} aggregate="latest" />
-          </section>
-          <LagPanel lag={lag} />
-          <TailPanel live={tail} skipped={skipped} onLookup={showPayment} />
+          <Overview hub={hub} />
+          <TailPanel subscribe={(listener) => hub.on('tail', listener)} onLookup={showPayment} />
           <LookupPanel requested={lookup} />
           <DeadLettersPanel onLookup={showPayment} />
           <WebhooksPanel />
         </div>
       </main>
+    </>
+  );
+}
+
+/** Health, the charts and the lag: what changes once a second. */
+function Overview({ hub }: { hub: FeedHub }) {
+  const [samples, setSamples] = useState<Sample[]>(hub.hello?.samples ?? []);
+  const [lag, setLag] = useState<Lag[]>(hub.hello?.lag ?? []);
+  const [health, setHealth] = useState<Health | null>(hub.hello?.health ?? null);
+  useEffect(() => {
+    const stops = [
+      hub.on('hello', (data) => {
+        setSamples(data.samples);
+        setLag(data.lag);
+        if (data.health) setHealth(data.health);
+      }),
+      hub.on('sample', ({ sample, lag }) => {
+        setSamples((previous) => [...previous.slice(-(15 * 60 - 1)), sample]);
+        setLag(lag);
+      }),
+      hub.on('health', setHealth),
+    ];
+    return () => stops.forEach((stop) => stop());
+  }, []);
+  return (
+    <>
+      <HealthPanel health={health} />
+      <section aria-labelledby="throughput-title" class="panel panel-wide">
+        <h2 id="throughput-title">Throughput and latency</h2>
+        <TimeChart title="Payments per second" unit="per second" series={THROUGHPUT} samples={samples} aggregate="mean" />
+        <TimeChart title="Latency" unit="ms" series={LATENCY} samples={samples} aggregate="latest" />
+      </section>
+      <LagPanel lag={lag} />
     </>
   );
 }
