@@ -7,7 +7,9 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DataSource } from 'typeorm';
 import { hashApiKey, mintApiKey } from '../src/auth/api-keys.js';
 import { KafkaTopics } from '../src/kafka/kafka-topics.js';
+import { encodeCursor } from '../src/ops/stream-tail.js';
 import { createEnvelope } from '../src/pipeline/event-envelope.js';
+import { GLOBAL_STREAM } from '../src/state/global-stream.js';
 import { TOPICS } from '../src/pipeline/stages.js';
 import { accessibilityViolations, launchChromium, screenshot } from '../tools/browser.js';
 import { request } from './support/http.js';
@@ -106,6 +108,17 @@ describe('operations console (Chromium, real Kafka, Redis and PostgreSQL)', () =
     await screenshot(page, 'live');
     await expectAccessible(page);
 
+    // Stepping back through the stream by time: the last minute from its start, oldest first.
+    await page.getByRole('button', { name: 'Back 1 min' }).click();
+    await page.getByRole('heading', { name: /Live tail \(from/ }).waitFor();
+    const pastRows = page.locator('.tail tbody tr');
+    await pastRows.first().waitFor();
+    expect(await pastRows.evaluateAll((rows) => rows.map((row) => `${row.getAttribute('data-payment-id')}:${row.getAttribute('data-status')}`))).toEqual(
+      expect.arrayContaining(accepted.flatMap(({ body }) => ['PENDING', 'VALIDATED', 'APPROVED', 'COMPLETED'].map((status) => `${body.paymentId}:${status}`))),
+    );
+    await page.getByRole('button', { name: 'Back to live' }).click();
+    await page.getByRole('heading', { name: /Live tail live/ }).waitFor();
+
     // Keyboard again: the lookup's field by its label, Enter looks it up.
     await page.getByLabel('Payment ID').fill(paymentId);
     await page.getByLabel('Payment ID').press('Enter');
@@ -113,7 +126,36 @@ describe('operations console (Chromium, real Kafka, Redis and PostgreSQL)', () =
     await steps.nth(3).waitFor();
     expect(await steps.evaluateAll((items) => items.map((item) => item.getAttribute('data-status')))).toEqual(['PENDING', 'VALIDATED', 'APPROVED', 'COMPLETED']);
     await expect(steps.nth(2).textContent()).resolves.toMatch(/fraud.*risk score 0/);
+
+    // Its refund, once the ledger has it, in the lookup's refunds panel.
+    const refund = await api(running, `/api/payments/${paymentId}/refunds`, { body: { amount: '0.40' } });
+    expect(refund.status).toBe(202);
+    await until(async () => (await api(running, `/api/refunds/${refund.body.refundId}`)).body.status, (status) => status === 'SUCCEEDED', 'the refund');
+    await page.getByRole('button', { name: 'Look up', exact: true }).click();
+    await page.getByRole('table', { name: 'Refunds of the payment' }).getByText(refund.body.refundId).waitFor();
     await screenshot(page, 'lookup');
+  });
+
+  it('resumes the feed of a reconnecting page after the last stream id it saw (Last-Event-ID)', async () => {
+    const before = Date.now() - 1;
+    const payer = `OPS-PAYER-${randomUUID().slice(0, 8)}`;
+    const missed = await Promise.all([pay(running, payer), pay(running, payer)]);
+    const ids = missed.map((a) => a.body.paymentId as string);
+    // What a page that lost its connection before these payments sends when it reconnects.
+    const lastSeen = encodeCursor({ [GLOBAL_STREAM]: `${before}-0` });
+    const abort = new AbortController();
+    const feed = await fetch(`${running.url}/ops/api/feed`, { headers: { authorization: `Bearer ${adminKey}`, 'last-event-id': lastSeen }, signal: abort.signal });
+    const reader = feed.body!.pipeThrough(new TextDecoderStream()).getReader();
+    try {
+      let text = '';
+      const resumed = () => [...text.matchAll(/id: (\S+)\nevent: tail\ndata: (.*)\n/g)].flatMap(([, , data]) => (JSON.parse(data) as { entries: { paymentId: string }[] }).entries.map((e) => e.paymentId));
+      const deadline = Date.now() + 10_000;
+      while (ids.some((id) => !resumed().includes(id)) && Date.now() < deadline) text += (await reader.read()).value ?? '';
+      expect(ids.filter((id) => !resumed().includes(id))).toEqual([]);
+    } finally {
+      abort.abort();
+      await reader.cancel().catch(() => undefined);
+    }
   });
 
   it('replays a poisoned event\'s dead letter from the page, which refuses a change without the CSRF token', async () => {
@@ -151,6 +193,7 @@ describe('operations console (Chromium, real Kafka, Redis and PostgreSQL)', () =
     const isolated = { KAFKA_TOPIC_PREFIX: `test.${TEST_RUN_ID}.ops-lag.`, REDIS_KEY_PREFIX: `test:${TEST_RUN_ID}:ops-lag:` };
     const heldBack = await startTestApp({ ...KEYS, ...isolated, APP_ROLES: 'api,validation,fraud' });
     let ledger: RunningApp | undefined;
+    let closed = false;
     // A context of its own: cookies are per host, not per port, and this app keeps its sessions apart.
     const lagContext = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
     const lagPage = await lagContext.newPage();
@@ -167,11 +210,33 @@ describe('operations console (Chromium, real Kafka, Redis and PostgreSQL)', () =
 
       ledger = await startTestApp({ ...KEYS, ...isolated, APP_ROLES: 'ledger' });
       await until(() => total('ledger'), (lag) => lag === 0, 'the ledger lag back to 0 on the page', 60_000);
+
+      // Shutting down with a page's feed open ends the feed (the server's close would wait for it), and the page says so.
+      await Promise.all([ledger.close(), heldBack.close()]);
+      ledger = undefined;
+      closed = true;
+      await lagPage.getByText('feed retrying').waitFor();
     } finally {
       await lagContext.close();
       await ledger?.close();
-      await heldBack.close();
+      if (!closed) await heldBack.close();
     }
+  });
+
+  it("keeps the session over a reload, and shows a merchant's webhook endpoint with its deliveries", async () => {
+    const endpoint = await api(running, '/api/webhook-endpoints', { body: { url: 'http://127.0.0.1:9/ops-suite-hook', events: ['payment.completed'] } });
+    expect(endpoint.status).toBe(201);
+    const payer = `OPS-PAYER-${randomUUID().slice(0, 8)}`;
+    await fund(payer);
+    const { body } = await pay(running, payer);
+    await page.locator(`.tail tr[data-payment-id="${body.paymentId}"][data-status="COMPLETED"]`).waitFor({ timeout: 30_000 });
+    await until(async () => (await api(running, `/api/webhook-endpoints/${endpoint.body.id}/deliveries`)).body.data, (d) => d.length > 0, 'the delivery of payment.completed');
+    await page.reload();
+    await page.getByText(/Signed in: admin key/).waitFor();
+    await page.getByRole('button', { name: `Show deliveries to ${endpoint.body.url}` }).click();
+    await page.getByRole('table', { name: 'Webhook deliveries' }).getByText('payment.completed').first().waitFor({ timeout: 15_000 });
+    await screenshot(page, 'webhooks');
+    await api(running, `/api/webhook-endpoints/${endpoint.body.id}`, { method: 'DELETE' });
   });
 
   it('signs out: the session is forgotten by the server, not just by the browser', async () => {

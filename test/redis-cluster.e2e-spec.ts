@@ -112,6 +112,34 @@ describe('Redis Cluster: the pipeline on three masters, then a master killed und
     expect(health.body.components.redis).toMatchObject({ status: 'UP', details: { clusterState: 'ok', slotsOk: 16384, masters: 3 } });
   });
 
+  it("should push new payments to the ops console's live feed from every part of the global stream", async () => {
+    // The console's feed as a page reads it (Server-Sent Events); the API is open in this suite.
+    const abort = new AbortController();
+    const feed = await fetch(`${app.url}/ops/api/feed`, { signal: abort.signal });
+    expect(feed.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = feed.body!.pipeThrough(new TextDecoderStream()).getReader();
+    try {
+      let text = '';
+      while (!text.includes('event: hello')) text += (await reader.read()).value ?? '';
+      const accepted = await Promise.all(payers.slice(0, 8).map((userId) => call('/api/payments', { body: { orderId: `RC-TAIL-${randomUUID()}`, amount: '1.00', currency: 'USD', userId } })));
+      const ids = accepted.map((a) => a.body.paymentId as string);
+      // Eight payments land in several parts (on different masters); the tail must bring each one's PENDING.
+      expect(new Set(ids.map((id) => RedisKeySpace.of(config).partOf(id))).size).toBeGreaterThan(1);
+      const tailed = new Set<string>();
+      const deadline = Date.now() + 15_000;
+      while (ids.some((id) => !tailed.has(id)) && Date.now() < deadline) {
+        text += (await reader.read()).value ?? '';
+        for (const [, data] of text.matchAll(/event: tail\ndata: (.*)\n/g)) {
+          for (const entry of (JSON.parse(data) as { entries: { paymentId: string; status: string }[] }).entries) if (entry.status === 'PENDING') tailed.add(entry.paymentId);
+        }
+      }
+      expect(ids.filter((id) => !tailed.has(id))).toEqual([]);
+    } finally {
+      abort.abort();
+      await reader.cancel().catch(() => undefined);
+    }
+  });
+
   it('should hold Idempotency-Keys, order claims and refunds on the cluster', async () => {
     const key = `RC-KEY-${randomUUID()}`;
     const body = { orderId: `RC-ORD-${randomUUID()}`, amount: '20.00', currency: 'USD', userId: payers[1] };

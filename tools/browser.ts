@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 /** Where the browser suites put their screenshots: the test results (test-results/, not committed). */
-export const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'test-results', 'ops-console');
+export const SCREENSHOTS = join(process.cwd(), 'test-results', 'ops-console');
 
 /**
  * Debian's Chromium (scripts/install-browser.sh installs it; CHROMIUM_PATH overrides), headless and
