@@ -53,7 +53,7 @@ PORT="${PORT:-8080}"
 
 # The operations console (/ops) signs in with an admin key. With no key configured at all, one is
 # minted once for this checkout (kept in .cache/local/, readable by you only) and set as the only
-# admin key: the payment API stays open as before, operator routes and the console need that key.
+# admin key, with OPEN_API=true: /api stays open as before (a laptop), the console needs that key.
 console_key_note=""
 if [[ -z "${API_KEYS:-}" && -z "${ADMIN_API_KEYS:-}" ]]; then
   key_file=.cache/local/console-admin-key
@@ -62,7 +62,7 @@ if [[ -z "${API_KEYS:-}" && -z "${ADMIN_API_KEYS:-}" ]]; then
     (umask 077 && node -e 'process.stdout.write("psk_" + require("crypto").randomBytes(32).toString("base64url"))' > "$key_file")
   fi
   ADMIN_API_KEYS="$(node -e 'process.stdout.write(require("crypto").createHash("sha256").update(require("fs").readFileSync(process.argv[1], "utf8")).digest("hex"))' "$key_file")"
-  export ADMIN_API_KEYS
+  export ADMIN_API_KEYS OPEN_API=true
   console_key_note="  Console  http://localhost:$PORT/ops   admin key: $(cat "$key_file")  (also in $key_file)"
 fi
 

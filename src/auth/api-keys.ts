@@ -1,15 +1,11 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AppConfig } from '../config/app-config.js';
 
-/**
- * Who is calling: a merchant's key, an operator's key, or nobody in particular because the payment API
- * is open (no merchant keys). `operator` says whether that caller may also use the operator routes: only
- * while no admin key is configured either.
- */
+/** Who is calling: a merchant's key, an operator's key, or nobody in particular because the API is open. */
 export type Principal =
   | { kind: 'merchant'; merchantId: string; keyId: string }
   | { kind: 'admin'; keyId: string }
-  | { kind: 'open'; operator: boolean };
+  | { kind: 'open' };
 
 /** Every key this service mints starts with this, so leaked keys are easy to spot (and to mask in logs). */
 export const API_KEY_PREFIX = 'psk_';
@@ -36,7 +32,10 @@ interface KnownKey {
 export class ApiKeyRegistry {
   private readonly keys: KnownKey[];
 
+  private readonly openApi: boolean;
+
   constructor(config: AppConfig['security']) {
+    this.openApi = config.openApi;
     // keyId: a short, non-secret handle of the key (hash prefix), for rate limits and logs.
     this.keys = [
       ...config.merchantKeys.map(({ merchantId, hash }) => ({
@@ -55,13 +54,9 @@ export class ApiKeyRegistry {
     return this.keys.length === 0;
   }
 
-  /**
-   * The principal of a request that sent no key, or null (401). With no merchant key the payment API
-   * is open; with admin keys only (`npm run local`'s choice), the operator routes and console still need one.
-   */
+  /** The principal of an /api request that sent no key: the open API's, with no keys or OPEN_API; else null (401). */
   get anonymous(): Extract<Principal, { kind: 'open' }> | null {
-    if (this.keys.some((key) => key.principal.kind === 'merchant')) return null;
-    return { kind: 'open', operator: this.keys.length === 0 };
+    return this.open || this.openApi ? { kind: 'open' } : null;
   }
 
   /** Whether an admin key with this keyId is still configured (a console session outlives no removed key). */

@@ -11,9 +11,9 @@ export const CSRF_HEADER = 'x-csrf-token';
 /** How long a console session lasts from its sign-in (an operator's working day). */
 export const CONSOLE_SESSION_SECONDS = 8 * 3600;
 
-/** What the server keeps of a session: who signed in (an admin key's keyId, or the open API) and the page's CSRF token. */
+/** What the server keeps of a session: which admin key signed in (its keyId) and the page's CSRF token. */
 export interface ConsoleSession {
-  principal: Extract<Principal, { kind: 'admin' } | { kind: 'open' }>;
+  principal: Extract<Principal, { kind: 'admin' }>;
   csrfToken: string;
 }
 

@@ -8,7 +8,7 @@ import { errorResponse, type ErrorCatalog } from '../errors/error-response.js';
 import { replyWithError } from '../http/error-reply.js';
 import type { RedisClient } from '../redis/redis.module.js';
 import { AuthError, AuthErrorCode, rateLimited } from './auth-errors.js';
-import { ConsoleSessions, CSRF_HEADER, csrfMatches, sessionTokenOf } from './console-sessions.js';
+import { ConsoleSessions, CSRF_HEADER, csrfMatches, sessionCookie, sessionTokenOf } from './console-sessions.js';
 import { ApiKeyRegistry, bearerToken, type Principal } from './api-keys.js';
 import { unauthorized } from './principal.js';
 
@@ -18,13 +18,14 @@ import { unauthorized } from './principal.js';
  */
 export function assertApiKeysConfigured(config: AppConfig, servesApi: boolean): void {
   // A worker-only instance serves no API (its /api answers 404), so it needs no keys.
-  // Admin keys alone are not enough: without a merchant key the payment API answers anyone.
-  if (config.env === 'production' && servesApi && new ApiKeyRegistry(config.security).anonymous !== null) {
+  if (config.env !== 'production' || !servesApi) return;
+  if (new ApiKeyRegistry(config.security).open) {
     throw new Error(
-      'Refusing to start: NODE_ENV=production but no API keys are configured for merchants (API_KEYS), so the payment API would be open. ' +
+      'Refusing to start: NODE_ENV=production but no API keys are configured (API_KEYS, ADMIN_API_KEYS). ' +
         'Mint one with `npm run apikey -- <merchantId>` and set its hash, or run with another NODE_ENV.',
     );
   }
+  if (config.security.openApi) throw new Error('Refusing to start: NODE_ENV=production with OPEN_API=true would answer /api without a key. Unset OPEN_API.');
 }
 
 /**
@@ -35,7 +36,7 @@ export function assertApiKeysConfigured(config: AppConfig, servesApi: boolean): 
  */
 export async function installHttpSecurity(app: NestFastifyApplication, config: AppConfig, redis: RedisClient, errors: ErrorCatalog): Promise<void> {
   const registry = new ApiKeyRegistry(config.security);
-  const authenticate = authenticatorOf(registry, new ConsoleSessions(redis));
+  const authenticate = authenticatorOf(registry, new ConsoleSessions(redis), config.env === 'production');
   const logger = new Logger('Security');
   if (registry.open) {
     logger.warn(
@@ -44,8 +45,8 @@ export async function installHttpSecurity(app: NestFastifyApplication, config: A
     );
   } else if (registry.anonymous !== null) {
     logger.warn(
-      '*** NO MERCHANT API KEYS CONFIGURED: the payment API is OPEN to anyone who can reach this port; operator routes and ' +
-        'the console need an admin key. Set API_KEYS (npm run apikey -- <merchantId>) before exposing it. ***',
+      '*** OPEN_API=true: /api/* is OPEN to anyone who can reach this port, although keys are configured; only the ' +
+        'operations console needs a key. Production refuses to start like this. ***',
     );
   }
 
@@ -73,7 +74,7 @@ export async function installHttpSecurity(app: NestFastifyApplication, config: A
   }
 
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (registry.open) request.principal = { kind: 'open', operator: true };
+    if (registry.open) request.principal = { kind: 'open' };
     if (!isProtected(request)) return;
     if (!registry.open) {
       const principal = await authenticate(request);
@@ -104,31 +105,37 @@ const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
  * Who is calling, when some key is configured: an `Authorization: Bearer` key; else the console's
- * session cookie (a key signed in at /ops, with the CSRF token for unsafe methods); else nobody, which
- * the payment API accepts while no merchant key exists. The error to answer otherwise.
+ * session cookie (an admin key signed in at /ops, with the CSRF token for unsafe methods); else
+ * nobody, which /api accepts with OPEN_API and the console never does. The error to answer otherwise.
  */
-function authenticatorOf(registry: ApiKeyRegistry, sessions: ConsoleSessions): (request: FastifyRequest) => Promise<Principal | AuthError> {
+function authenticatorOf(registry: ApiKeyRegistry, sessions: ConsoleSessions, secure: boolean): (request: FastifyRequest) => Promise<Principal | AuthError> {
   return async (request) => {
     const header = request.headers.authorization;
     if (header) {
       const token = bearerToken(header);
       return (token === undefined ? null : registry.authenticate(token)) ?? unauthorized(AuthErrorCode.ApiKeyInvalid);
     }
+    const anonymous = isConsoleApi(request) ? null : registry.anonymous;
     const sessionToken = sessionTokenOf(request.headers.cookie);
-    if (sessionToken === undefined) return registry.anonymous ?? unauthorized(AuthErrorCode.ApiKeyMissing);
+    if (sessionToken === undefined) return anonymous ?? unauthorized(AuthErrorCode.ApiKeyMissing);
     let session;
     try {
       session = await sessions.find(sessionToken);
     } catch {
       return new AuthError(AuthErrorCode.SessionUnavailable);
     }
-    // A session of a key that was removed from the configuration since has ended with it.
-    if (session === null || (session.principal.kind === 'admin' && !registry.hasAdmin(session.principal.keyId))) {
-      return new AuthError(AuthErrorCode.SessionInvalid);
+    // Only admin keys sign in; a session of a key removed from the configuration since has ended with it.
+    if (session === null || session.principal.kind !== 'admin' || !registry.hasAdmin(session.principal.keyId)) {
+      // The browser is told to drop the cookie, so that a sign-out of an ended session still clears it.
+      return anonymous ?? new AuthError(AuthErrorCode.SessionInvalid, undefined, { headers: { 'Set-Cookie': sessionCookie(null, secure) } });
     }
     if (UNSAFE_METHODS.has(request.method) && !csrfMatches(request.headers[CSRF_HEADER], session)) return new AuthError(AuthErrorCode.CsrfTokenInvalid);
     return session.principal;
   };
+}
+
+function isConsoleApi(request: FastifyRequest): boolean {
+  return (request.routeOptions.url ?? request.url).startsWith('/ops/api/');
 }
 
 /** Route config of a handler that counts the caller's rate limit itself (with rateLimitKeyOf). */

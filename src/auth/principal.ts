@@ -28,12 +28,11 @@ export const CurrentPrincipal = createParamDecorator((_data: unknown, context: E
   principalOf(context.switchToHttp().getRequest<FastifyRequest>()),
 );
 
-/** Refuses merchant keys (403) and, once admin keys exist, callers without one (401); admin keys pass, and everyone does while no key exists. */
+/** Refuses merchant keys (403); admin keys pass, and everyone does while the API is open. */
 export class AdminOnlyGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const principal = principalOf(context.switchToHttp().getRequest<FastifyRequest>());
     if (principal.kind === 'merchant') throw new AuthError(AuthErrorCode.AdminKeyRequired);
-    if (principal.kind === 'open' && !principal.operator) throw unauthorized(AuthErrorCode.ApiKeyMissing);
     return true;
   }
 }

@@ -88,6 +88,8 @@ export class AppConfig {
     /** sha256 hex of each merchant key, with the merchant it speaks for. */
     merchantKeys: { merchantId: string; hash: string }[];
     adminKeyHashes: string[];
+    /** OPEN_API: /api answers callers without a key, keys or not (never in production). */
+    openApi: boolean;
     rateLimit: { enabled: boolean; max: number; windowMs: number };
   };
   readonly fraud: {
@@ -184,6 +186,7 @@ export class AppConfig {
         return { merchantId: entry.slice(0, separator), hash: entry.slice(separator + 1) };
       }),
       adminKeyHashes: vars.ADMIN_API_KEYS ? vars.ADMIN_API_KEYS.split(',') : [],
+      openApi: vars.OPEN_API,
       rateLimit: { enabled: vars.RATE_LIMIT_ENABLED, max: vars.RATE_LIMIT_MAX, windowMs: vars.RATE_LIMIT_WINDOW_SECONDS * 1000 },
     };
     // One key, one principal: a hash listed twice (two merchants, or merchant and admin) is a mistake.

@@ -274,6 +274,13 @@ export class EnvironmentVariables {
   @Matches(KEY_HASHES, { message: 'ADMIN_API_KEYS must be a comma-separated list of sha256hex (lowercase hex of the key)' })
   ADMIN_API_KEYS = '';
 
+  /**
+   * Answer /api requests without a key as the open API does, although keys are configured: for a
+   * laptop (`npm run local`) whose admin key only guards the operations console. Refused in production.
+   */
+  @IsBoolean()
+  OPEN_API = false;
+
   /** Requests per API key (per client IP when the API is open) per window, counted in Redis across instances. */
   @IsBoolean()
   RATE_LIMIT_ENABLED = true;

@@ -6,7 +6,7 @@ import { currentLogContext } from './log-context.js';
 import { scrubDeep, scrubText } from './scrub.js';
 
 /** Keys whose values never reach a log: pino's `redact` censors them at the top and two levels down. */
-export const REDACTED_KEYS = ['authorization', 'password', 'secret', 'apiKey', 'token', 'idempotencyKey', 'cardNumber', 'pan', 'x-api-key'];
+export const REDACTED_KEYS = ['authorization', 'password', 'secret', 'apiKey', 'token', 'idempotencyKey', 'cardNumber', 'pan', 'x-api-key', 'cookie', 'set-cookie', 'csrfToken', 'x-csrf-token'];
 
 /** LOG_LEVEL keeps Nest's names (what the config has always taken); pino calls two of them otherwise. */
 const PINO_LEVELS: Record<string, Level> = { fatal: 'fatal', error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' };

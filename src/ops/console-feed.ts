@@ -46,7 +46,7 @@ export class ConsoleFeed implements OnModuleDestroy {
       if (missed && missed.entries.length > 0) send({ event: 'tail', id: missed.cursor, data: { entries: missed.entries, skipped: missed.skipped } });
     }
     const stops = [
-      this.sampler.onSample((sample) => void this.sampler.lag().then((lag) => send({ event: 'sample', data: { sample, lag } }))),
+      this.sampler.onSample((sample, lag) => send({ event: 'sample', data: { sample, lag } })),
       this.tail.subscribe(({ cursor, ...batch }) => send({ event: 'tail', id: cursor, data: batch })),
       this.watchHealth((health) => send({ event: 'health', data: health })),
     ];
@@ -56,8 +56,13 @@ export class ConsoleFeed implements OnModuleDestroy {
   private watchHealth(listener: (health: ActuatorHealth) => void): () => void {
     this.healthListeners.add(listener);
     if (!this.healthTimer) {
+      let polling = false;
       const poll = async () => {
+        // A dependency that is away can make a check outlast the interval: no second one meanwhile.
+        if (polling) return;
+        polling = true;
         const report = await this.health.dependencies(['kafka', 'redis', 'db']).catch(() => null);
+        polling = false;
         if (report) this.lastHealth = report.body;
         if (report) for (const each of this.healthListeners) each(report.body);
       };

@@ -24,8 +24,8 @@ const KEEPALIVE_MS = 15_000;
 @AdminOnly()
 @Controller('ops/api')
 export class ConsoleController implements OnModuleDestroy {
-  /** The open feeds' responses, ended when the app shuts down (see onModuleDestroy). */
-  private readonly feeds = new Set<ServerResponse>();
+  /** The open feeds' responses and the session each was opened with, ended on sign-out and at shutdown. */
+  private readonly feeds = new Map<ServerResponse, string | undefined>();
 
   constructor(
     @Inject(ConsoleSessions) private readonly sessions: ConsoleSessions,
@@ -37,12 +37,19 @@ export class ConsoleController implements OnModuleDestroy {
   /** Signs in: the caller's key (Authorization: Bearer) becomes a session cookie for this browser. */
   @Post('session')
   @HttpCode(HttpStatus.CREATED)
-  async signIn(@CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): Promise<SessionAnswer> {
+  async signIn(@CurrentPrincipal() principal: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<SessionAnswer> {
     if (principal.kind === 'merchant') throw new AuthError(AuthErrorCode.AdminKeyRequired);
+    void reply.header('cache-control', 'no-store');
+    // No key is configured at all: there is nothing to sign in with, and no session is kept (one
+    // made now would outlive the open API once keys are set).
+    if (principal.kind === 'open') return { principal: { kind: 'open' }, csrfToken: null };
+    const previous = sessionTokenOf(request.headers.cookie);
     const opened = await this.sessions.open(principal).catch(() => {
       throw new AuthError(AuthErrorCode.SessionUnavailable);
     });
-    void reply.header('set-cookie', sessionCookie(opened.token, this.secureCookies)).header('cache-control', 'no-store');
+    // Signing in again replaces this browser's session rather than leaving the old one to its 8 hours.
+    if (previous !== undefined) await this.endSession(previous).catch(() => undefined);
+    void reply.header('set-cookie', sessionCookie(opened.token, this.secureCookies));
     return answerOf(opened.session);
   }
 
@@ -62,8 +69,14 @@ export class ConsoleController implements OnModuleDestroy {
   @HttpCode(HttpStatus.NO_CONTENT)
   async signOut(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
     const token = sessionTokenOf(request.headers.cookie);
-    if (token !== undefined) await this.sessions.close(token);
+    if (token !== undefined) await this.endSession(token);
     void reply.header('set-cookie', sessionCookie(null, this.secureCookies));
+  }
+
+  /** Deletes a session and ends the feeds it opened (another tab's too): nothing it opened goes on streaming. */
+  private async endSession(token: string): Promise<void> {
+    await this.sessions.close(token);
+    for (const [raw, feedToken] of this.feeds) if (feedToken === token) raw.end();
   }
 
   /** The live feed, as Server-Sent Events; a reconnecting page sends Last-Event-ID and gets the tail from there. */
@@ -83,10 +96,16 @@ export class ConsoleController implements OnModuleDestroy {
       const id = 'id' in message ? `id: ${message.id}\n` : '';
       congested = !raw.write(`${id}event: ${message.event}\ndata: ${JSON.stringify(message.data)}\n\n`);
     };
-    const keepalive = setInterval(() => raw.write(': keepalive\n\n'), KEEPALIVE_MS);
+    // A feed opened with the session cookie lives as long as its session: checked at every keepalive,
+    // so one that expired, or was signed out on another instance, stops streaming within 15 s.
+    const sessionToken = request.headers.authorization ? undefined : sessionTokenOf(request.headers.cookie);
+    const keepalive = setInterval(() => {
+      raw.write(': keepalive\n\n');
+      if (sessionToken !== undefined) void this.sessions.find(sessionToken).then((session) => session ?? raw.end(), () => undefined);
+    }, KEEPALIVE_MS);
     let stop: (() => void) | undefined;
     let closed = false;
-    this.feeds.add(raw);
+    this.feeds.set(raw, sessionToken);
     raw.on('close', () => {
       this.feeds.delete(raw);
       closed = true;
@@ -122,7 +141,7 @@ export class ConsoleController implements OnModuleDestroy {
    * first lets a rolling restart finish, and the pages reconnect (to another instance) by themselves.
    */
   onModuleDestroy(): void {
-    for (const raw of this.feeds) raw.end();
+    for (const raw of this.feeds.keys()) raw.end();
   }
 
   private get secureCookies(): boolean {

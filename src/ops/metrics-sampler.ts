@@ -54,7 +54,7 @@ export class MetricsSampler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly endToEndWindow: Map<number, number>[] = [];
   private previous?: Totals;
   private timer?: NodeJS.Timeout;
-  private readonly listeners = new Set<(sample: ConsoleSample) => void>();
+  private readonly listeners = new Set<(sample: ConsoleSample, lag: ConsoleLag[]) => void>();
   private readonly stageOfGroup: Map<string, string>;
 
   constructor(
@@ -65,7 +65,8 @@ export class MetricsSampler implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.tick(), 1000);
+    // A failed read (it only reads this process's own registry) skips a second rather than failing the process.
+    this.timer = setInterval(() => void this.tick().catch(() => undefined), 1000);
     this.timer.unref();
   }
 
@@ -78,8 +79,8 @@ export class MetricsSampler implements OnApplicationBootstrap, OnModuleDestroy {
     return [...this.samples];
   }
 
-  /** Calls `listener` with each new sample; returns the unsubscribe. */
-  onSample(listener: (sample: ConsoleSample) => void): () => void {
+  /** Calls `listener` with each new sample and the lag as it is then (read once for every listener); returns the unsubscribe. */
+  onSample(listener: (sample: ConsoleSample, lag: ConsoleLag[]) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -122,7 +123,10 @@ export class MetricsSampler implements OnApplicationBootstrap, OnModuleDestroy {
       endToEndP99,
     };
     pushBounded(this.samples, sample, SAMPLE_SECONDS);
-    for (const listener of this.listeners) listener(sample);
+    if (this.listeners.size > 0) {
+      const lag = await this.lag();
+      for (const listener of this.listeners) listener(sample, lag);
+    }
     return sample;
   }
 

@@ -35,14 +35,15 @@ export class StreamTail implements OnModuleDestroy {
   /** Calls `listener` with each batch of new transitions; returns the unsubscribe. */
   subscribe(listener: (batch: TailBatch) => void): () => void {
     this.listeners.add(listener);
-    this.running ??= this.run().finally(() => (this.running = undefined));
+    this.start();
     return () => this.listeners.delete(listener);
   }
 
   /** The entries after a cursor token (a page reconnecting with Last-Event-ID), up to TAIL_PAGE. */
   async after(token: string): Promise<TailBatch> {
     const page = await this.store.globalEntries(decodeCursor(token, this.store.globalStreams()), TAIL_PAGE);
-    return { entries: page.entries, cursor: encodeCursor(page.cursor), skipped: false };
+    // A full page: more was missed than a push shows, which the page says (the live tail goes on from the end).
+    return { entries: page.entries, cursor: encodeCursor(page.cursor), skipped: page.entries.length === TAIL_PAGE };
   }
 
   /** The stream from a moment on (stream ids are times), for stepping back; `after` continues a page. */
@@ -58,6 +59,14 @@ export class StreamTail implements OnModuleDestroy {
   /** The current end of the stream, as a cursor token: a page that opens starts there. */
   async head(): Promise<string> {
     return encodeCursor(await this.store.globalHead());
+  }
+
+  /** One reader at a time; a listener that came while the last one was stopping starts the next. */
+  private start(): void {
+    this.running ??= this.run().finally(() => {
+      this.running = undefined;
+      if (this.listeners.size > 0) this.start();
+    });
   }
 
   private async run(): Promise<void> {

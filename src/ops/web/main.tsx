@@ -101,7 +101,7 @@ function Console({ session, onSignedOut }: { session: Session; onSignedOut: () =
             feed {connection}
           </span>{' '}
           Signed in: {who}{' '}
-          <button type="button" onClick={() => void signOut().finally(onSignedOut)}>
+          <button type="button" onClick={() => void signOut().catch(() => undefined).finally(onSignedOut)}>
             Sign out
           </button>
         </p>
