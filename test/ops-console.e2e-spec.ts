@@ -59,7 +59,8 @@ describe('operations console (Chromium, real Kafka, Redis and PostgreSQL)', () =
   }
 
   beforeAll(async () => {
-    running = await startTestApp(KEYS);
+    // Topics and keys of its own: stepping back through the global stream then shows this suite's payments only.
+    running = await startTestApp({ ...KEYS, KAFKA_TOPIC_PREFIX: `test.${TEST_RUN_ID}.ops.`, REDIS_KEY_PREFIX: `test:${TEST_RUN_ID}:ops:` });
     await running.app.get(DataSource).query(`INSERT INTO merchants (id, name) VALUES ($1, 'ops console suite') ON CONFLICT DO NOTHING`, [MERCHANT]);
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
@@ -230,19 +231,27 @@ describe('operations console (Chromium, real Kafka, Redis and PostgreSQL)', () =
   });
 
   it("keeps the session over a reload, and shows a merchant's webhook endpoint with its deliveries", async () => {
-    const endpoint = await api(running, '/api/webhook-endpoints', { body: { url: 'http://127.0.0.1:9/ops-suite-hook', events: ['payment.completed'] } });
+    // Nothing listens on port 9: the delivery is attempted, refused and left to retry.
+    const endpoint = await api(running, '/api/webhook-endpoints', { body: { url: `http://127.0.0.1:9/ops-suite-hook/${MERCHANT}`, events: ['payment.completed'] } });
     expect(endpoint.status).toBe(201);
-    const payer = `OPS-PAYER-${randomUUID().slice(0, 8)}`;
-    await fund(payer);
-    const { body } = await pay(running, payer);
-    await page.locator(`.tail tr[data-payment-id="${body.paymentId}"][data-status="COMPLETED"]`).waitFor({ timeout: 30_000 });
-    await until(async () => (await api(running, `/api/webhook-endpoints/${endpoint.body.id}/deliveries`)).body.data, (d) => d.length > 0, 'the delivery of payment.completed');
-    await page.reload();
-    await page.getByText(/Signed in: admin key/).waitFor();
-    await page.getByRole('button', { name: `Show deliveries to ${endpoint.body.url}` }).click();
-    await page.getByRole('table', { name: 'Webhook deliveries' }).getByText('payment.completed').first().waitFor({ timeout: 15_000 });
-    await screenshot(page, 'webhooks');
-    await api(running, `/api/webhook-endpoints/${endpoint.body.id}`, { method: 'DELETE' });
+    try {
+      // A reload keeps the session (the cookie), and starts the page afresh on the live tail.
+      await page.reload();
+      await page.getByText(/Signed in: admin key/).waitFor();
+      await page.getByText('feed live').waitFor();
+      const payer = `OPS-PAYER-${randomUUID().slice(0, 8)}`;
+      await fund(payer);
+      const { body } = await pay(running, payer);
+      await page.locator(`.tail tr[data-payment-id="${body.paymentId}"][data-status="COMPLETED"]`).waitFor({ timeout: 30_000 });
+      await until(async () => (await api(running, `/api/webhook-endpoints/${endpoint.body.id}/deliveries`)).body.data, (d) => d.length > 0, 'the delivery of payment.completed');
+      // The endpoints panel polls every 10 s; a click on Show reads the deliveries now.
+      await page.getByRole('button', { name: `Show deliveries to ${endpoint.body.url}` }).waitFor({ timeout: 15_000 });
+      await page.getByRole('button', { name: `Show deliveries to ${endpoint.body.url}` }).click();
+      await page.getByRole('table', { name: 'Webhook deliveries' }).getByText('payment.completed').first().waitFor({ timeout: 15_000 });
+      await screenshot(page, 'webhooks');
+    } finally {
+      await api(running, `/api/webhook-endpoints/${endpoint.body.id}`, { method: 'DELETE' });
+    }
   });
 
   it('signs out: the session is forgotten by the server, not just by the browser', async () => {
