@@ -1,6 +1,7 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { HealthReporter, type ActuatorHealth } from '../health/health-reporter.js';
-import { MetricsSampler, type ConsoleLag, type ConsoleSample } from './metrics-sampler.js';
+import type { ConsoleLag, ConsoleSample } from './feed-types.js';
+import { MetricsSampler } from './metrics-sampler.js';
 import { InvalidCursor, StreamTail, type TailBatch } from './stream-tail.js';
 
 /** How often the dependencies' health is asked while a page listens (once for all pages). */

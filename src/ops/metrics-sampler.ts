@@ -3,29 +3,7 @@ import type { Histogram, Metric } from 'prom-client';
 import { KafkaTopics } from '../kafka/kafka-topics.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { STAGE_TABLE } from '../pipeline/stages.js';
-
-/** One second of the console's charts: counts in that second, and quantiles (seconds) over the last QUANTILE_WINDOW of them. */
-export interface ConsoleSample {
-  /** The second's end, epoch ms. */
-  t: number;
-  accepted: number;
-  completed: number;
-  declined: number;
-  rejected: number;
-  failed: number;
-  httpP50: number | null;
-  httpP99: number | null;
-  endToEndP50: number | null;
-  endToEndP99: number | null;
-}
-
-/** Consumer lag of one stage's input partition. */
-export interface ConsoleLag {
-  stage: string;
-  topic: string;
-  partition: number;
-  lag: number;
-}
+import type { ConsoleLag, ConsoleSample } from './feed-types.js';
 
 /** 15 minutes of one-second samples. */
 export const SAMPLE_SECONDS = 15 * 60;

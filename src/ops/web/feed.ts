@@ -1,37 +1,14 @@
-/** The live feed's messages as the server sends them (src/ops/console-feed.ts). */
+/** The live feed's messages as the server sends them (src/ops/console-feed.ts), in the server's own types. */
+import type { GlobalStreamEntry } from '../../state/global-stream.js';
+import type { ConsoleLag, ConsoleSample } from '../feed-types.js';
 
-export interface Sample {
-  t: number;
-  accepted: number;
-  completed: number;
-  declined: number;
-  rejected: number;
-  failed: number;
-  httpP50: number | null;
-  httpP99: number | null;
-  endToEndP50: number | null;
-  endToEndP99: number | null;
-}
-
-export interface Lag {
-  stage: string;
-  topic: string;
-  partition: number;
-  lag: number;
-}
+export type Sample = ConsoleSample;
+export type Lag = ConsoleLag;
+export type StreamEntry = GlobalStreamEntry;
 
 export interface Health {
   status: 'UP' | 'DOWN';
   components?: Record<string, { status: 'UP' | 'DOWN'; details?: Record<string, unknown> }>;
-}
-
-export interface StreamEntry {
-  id: string;
-  paymentId: string;
-  status: string;
-  stage: string;
-  at: string;
-  reason?: string;
 }
 
 /** One push of the live tail: new transitions, oldest first; `skipped` when the stream ran ahead of what a push shows. */

@@ -1,29 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
+import type { CurrentState, HistoryEntry } from '../../pipeline/payment-view.js';
 import { ApiError, call, clock } from './api.js';
 
-interface PaymentState {
-  paymentId: string;
-  orderId: string;
-  userId: string;
-  merchantId: string;
-  amount: string;
-  currency: string;
-  status: string;
-  stage: string;
-  reason?: string;
-  createdAt: string;
-  updatedAt: string;
-  amountRefunded?: string;
-  refundStatus?: string;
-}
-
-interface HistoryEntry {
-  status: string;
-  stage: string;
-  at: string;
-  reason?: string;
-  detail?: Record<string, unknown>;
-}
+/** The API's answers (GET /api/payments/{id} and /events): the server's own types. */
+type PaymentState = CurrentState;
 
 interface Refund {
   refundId: string;
