@@ -14,8 +14,8 @@
 #      runs the built image's own filesystem instead: `podman image mount`, then chroot into it as the
 #      image's USER with its WORKDIR, ENV and CMD, against the local Kafka, Redis and PostgreSQL
 #      (`scripts/stack.sh up`), with a private topic prefix, Redis key prefix, database and port.
-#      Checks: migrations run, /health is UP, the image's HEALTHCHECK passes, and one payment is
-#      COMPLETED (deposit, POST /api/payments, poll GET /api/payments/{id}).
+#      Checks: migrations run, /health is UP, the image's HEALTHCHECK passes, the console is served
+#      at /ops and signs in, and one payment is COMPLETED (deposit, POST /api/payments, poll GET).
 #   5. cleans up on any exit: stops the app, drops the private database, topics, groups and keys,
 #      unmounts the image. The shared servers are never stopped.
 #
@@ -553,6 +553,12 @@ check_image() {
   else
     log "check: WARNING: the image has no HEALTHCHECK (built without --format docker?)"
   fi
+
+  # The operations console's page and bundle are in the image (built by esbuild in its build stage), and its sign-in takes the admin key.
+  http GET /ops/ "$ADMIN_KEY"; [[ "$HTTP_STATUS" == 200 && "$HTTP_BODY" == *'/ops/assets/console.js'* ]] || app_failed "GET /ops/: HTTP $HTTP_STATUS"
+  http GET /ops/assets/console.js "$ADMIN_KEY"; [[ "$HTTP_STATUS" == 200 ]] || app_failed "GET /ops/assets/console.js: HTTP $HTTP_STATUS"
+  http POST /ops/api/session "$ADMIN_KEY"; [[ "$HTTP_STATUS" == 201 ]] || app_failed "console sign-in: HTTP $HTTP_STATUS $HTTP_BODY"
+  log "check: the operations console is served at /ops, and signs in with the admin key"
 
   # One payment, end to end: fund a private wallet, pay, poll until COMPLETED.
   http POST "/api/accounts/$USER_ID/deposits" "$ADMIN_KEY" "{\"depositId\":\"DEP-$RUN_ID\",\"amount\":\"100.00\",\"currency\":\"USD\"}"; body="$HTTP_BODY"
