@@ -12,6 +12,9 @@ import { createEnvelope } from '../src/pipeline/event-envelope.js';
 import { GLOBAL_STREAM } from '../src/state/global-stream.js';
 import { TOPICS } from '../src/pipeline/stages.js';
 import { accessibilityViolations, launchChromium, screenshot } from '../tools/browser.js';
+import { PrivateRedis } from '../tools/private-redis.js';
+import { chaosCacheDir } from '../tools/private-servers.js';
+import { freePort } from './support/app-process.js';
 import { request } from './support/http.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
 import { TEST_RUN_ID } from './support/test-config.js';
@@ -138,7 +141,7 @@ describe('operations console (Chromium, real Kafka, Redis and PostgreSQL)', () =
     await screenshot(page, 'lookup');
   });
 
-  it('resumes the feed of a reconnecting page after the last stream id it saw (Last-Event-ID)', async () => {
+  it('resumes the feed of a reconnecting page after the last stream id it saw (Last-Event-ID, or after=)', async () => {
     const before = Date.now() - 1;
     const payer = `OPS-PAYER-${randomUUID().slice(0, 8)}`;
     await fund(payer);
@@ -147,21 +150,24 @@ describe('operations console (Chromium, real Kafka, Redis and PostgreSQL)', () =
     for (const id of ids) await until(async () => (await api(running, `/api/payments/${id}`)).body.status, (status) => status === 'COMPLETED', `payment ${id}`);
     // Long past the live tail's reads: only a resume can bring these entries to a feed opened now.
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    // What a page that lost its connection before these payments sends when it reconnects.
+    // What a page that lost its connection before these payments sends when it reconnects: the header
+    // from the browser's own reconnect, or the query from a page that opened a new feed after a refused one.
     const lastSeen = encodeCursor({ [GLOBAL_STREAM]: `${before}-0` });
-    const abort = new AbortController();
-    const feed = await fetch(`${running.url}/ops/api/feed`, { headers: { authorization: `Bearer ${adminKey}`, 'last-event-id': lastSeen }, signal: abort.signal });
-    const reader = feed.body!.pipeThrough(new TextDecoderStream()).getReader();
-    try {
-      let text = '';
-      const firstTail = () => /event: tail\ndata: (.*)\n/.exec(text)?.[1];
-      const deadline = Date.now() + 10_000;
-      while (firstTail() === undefined && Date.now() < deadline) text += (await reader.read()).value ?? '';
-      const entries = (JSON.parse(firstTail() ?? '{"entries":[]}') as { entries: { paymentId: string; status: string }[] }).entries;
-      for (const id of ids) expect(entries.filter((e) => e.paymentId === id).map((e) => e.status)).toEqual(['PENDING', 'VALIDATED', 'APPROVED', 'COMPLETED']);
-    } finally {
-      abort.abort();
-      await reader.cancel().catch(() => undefined);
+    for (const resume of [{ headers: { 'last-event-id': lastSeen } }, { query: `?after=${lastSeen}` }]) {
+      const abort = new AbortController();
+      const feed = await fetch(`${running.url}/ops/api/feed${resume.query ?? ''}`, { headers: { authorization: `Bearer ${adminKey}`, ...resume.headers }, signal: abort.signal });
+      const reader = feed.body!.pipeThrough(new TextDecoderStream()).getReader();
+      try {
+        let text = '';
+        const firstTail = () => /event: tail\ndata: (.*)\n/.exec(text)?.[1];
+        const deadline = Date.now() + 10_000;
+        while (firstTail() === undefined && Date.now() < deadline) text += (await reader.read()).value ?? '';
+        const entries = (JSON.parse(firstTail() ?? '{"entries":[]}') as { entries: { paymentId: string; status: string }[] }).entries;
+        for (const id of ids) expect(entries.filter((e) => e.paymentId === id).map((e) => e.status)).toEqual(['PENDING', 'VALIDATED', 'APPROVED', 'COMPLETED']);
+      } finally {
+        abort.abort();
+        await reader.cancel().catch(() => undefined);
+      }
     }
   });
 
@@ -223,10 +229,52 @@ describe('operations console (Chromium, real Kafka, Redis and PostgreSQL)', () =
       ledger = undefined;
       closed = true;
       await lagPage.getByText('feed retrying').waitFor();
+      // The service away is not a sign-out: the page keeps trying to reconnect, and keeps its session.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        await lagPage.waitForEvent('requestfailed', { predicate: (failed) => new URL(failed.url()).pathname.startsWith('/ops/api/'), timeout: 15_000 });
+      }
+      expect(await lagPage.getByLabel('Admin API key').count()).toBe(0);
+      expect(await lagPage.getByText('feed retrying').isVisible()).toBe(true);
     } finally {
       await lagContext.close();
       await ledger?.close();
       if (!closed) await heldBack.close();
+    }
+  });
+
+  it('keeps its operators signed in while Redis is away, and comes back by itself', async () => {
+    // A Redis of its own, to stall: the shared one serves the other suites.
+    const port = await freePort();
+    const redis = new PrivateRedis(port, 0, false, chaosCacheDir(), () => undefined);
+    await redis.start();
+    const isolated = { KAFKA_TOPIC_PREFIX: `test.${TEST_RUN_ID}.ops-redis.`, REDIS_PORT: String(port), APP_ROLES: 'api' };
+    let app: RunningApp | undefined;
+    const awayContext = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+    const awayPage = await awayContext.newPage();
+    try {
+      app = await startTestApp({ ...KEYS, ...isolated });
+      await signIn(awayPage, app);
+      const [cookie] = await awayContext.cookies();
+      redis.pause();
+      try {
+        const asked = await request(`${app.url}/ops/api/session`, { headers: { cookie: `ops_session=${cookie.value}` } });
+        expect([asked.status, asked.body.error?.code]).toEqual([503, 'session_unavailable']);
+        // A page opened now cannot learn its session: it says so and asks again, rather than ask for the key.
+        await awayPage.reload();
+        await awayPage.getByText(/cannot check its session right now/).waitFor();
+        await screenshot(awayPage, 'session-unavailable');
+        await expectAccessible(awayPage);
+        expect(await awayPage.getByLabel('Admin API key').count()).toBe(0);
+      } finally {
+        redis.resume();
+      }
+      await awayPage.getByText('feed live').waitFor({ timeout: 15_000 });
+      await awayPage.getByText(/Signed in: admin key/).waitFor();
+    } finally {
+      await awayContext.close();
+      await app?.close();
+      await redis.stop();
+      redis.removeData();
     }
   });
 
@@ -259,8 +307,14 @@ describe('operations console (Chromium, real Kafka, Redis and PostgreSQL)', () =
     // Another tab's feed on the same session: signing out ends it too (the test waits for its end).
     const otherTab = (await fetch(`${running.url}/ops/api/feed`, { headers: { cookie: `ops_session=${cookie.value}` } })).body!.getReader();
     await otherTab.read();
+    // And a second page of the console: its feed refused, it asks for the key again by itself.
+    const secondPage = await context.newPage();
+    await secondPage.goto(`${running.url}/ops`);
+    await secondPage.getByText('feed live').waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Admin API key').waitFor();
+    await secondPage.getByLabel('Admin API key').waitFor({ timeout: 15_000 });
+    await secondPage.close();
     expect(await context.cookies()).toEqual([]);
     while (!(await otherTab.read()).done);
     const replayed = await request(`${running.url}/ops/api/session`, { headers: { cookie: `ops_session=${cookie.value}` } });

@@ -79,11 +79,16 @@ export class ConsoleController implements OnModuleDestroy {
     for (const [raw, feedToken] of this.feeds) if (feedToken === token) raw.end();
   }
 
-  /** The live feed, as Server-Sent Events; a reconnecting page sends Last-Event-ID and gets the tail from there. */
+  /**
+   * The live feed, as Server-Sent Events; a reconnecting page sends Last-Event-ID and gets the tail from
+   * there. A page that opens a new feed after a refused one (an EventSource cannot set that header) sends
+   * the same cursor as `after`.
+   */
   @Get('feed')
-  async liveFeed(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+  async liveFeed(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('after') after?: string): Promise<void> {
     const lastEventId = request.headers['last-event-id'];
-    const resumeFrom = typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined;
+    const cursor = typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : after;
+    const resumeFrom = typeof cursor === 'string' && cursor !== '' ? cursor : undefined;
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });

@@ -46,6 +46,13 @@ export async function call<T>(path: string, init: { method?: string; body?: unkn
 
 export const signIn = (key: string) => call<Session>('/ops/api/session', { method: 'POST', key });
 export const currentSession = () => call<Session>('/ops/api/session');
+
+/**
+ * What the server says of this page's session: the session, `null` when it has none (401), or the
+ * error when it cannot say (the service restarting, Redis away), which is no reason to sign out.
+ */
+export const sessionState = (): Promise<Session | null | Error> =>
+  currentSession().catch((error: unknown) => (error instanceof ApiError && error.status === 401 ? null : error instanceof Error ? error : new Error(String(error))));
 export const signOut = () => call<void>('/ops/api/session', { method: 'DELETE' });
 
 /** Times as operators read them: local clock time with milliseconds. */

@@ -47,17 +47,51 @@ export class FeedHub {
   }
 }
 
+/** How long a refused feed waits before it asks whether the session still stands, and again while the server is away. */
+const RECHECK_MS = 2_000;
+
+/** What the page tells the feed about its session: kept, ended, or not known (the server is away). */
+export type SessionAnswer = 'signed-in' | 'signed-out' | 'unknown';
+
 /**
- * Opens the feed (Server-Sent Events) into `hub`. The browser reconnects by itself after a drop and
- * sends the last tail id it saw (Last-Event-ID), so the tail resumes where it was. `trouble` says the
- * feed is down (the browser retries), `ended` when the server refused it (signed out).
+ * Keeps the feed (Server-Sent Events) open into `hub`. The browser reconnects by itself after a drop
+ * and sends the last tail id it saw (Last-Event-ID), so the tail resumes where it was. When the server
+ * refuses a reconnect (an instance shutting down, Redis away, the session gone), the browser gives up:
+ * the feed then asks `checkSession`, signs out only when the session is gone, and otherwise opens a new
+ * feed from the same tail id, so that a restart of the service does not sign its operators out.
  */
-export function openFeed(hub: FeedHub, status: { connected(): void; trouble(ended: boolean): void }): () => void {
-  const source = new EventSource('/ops/api/feed');
-  for (const event of ['hello', 'sample', 'health', 'tail'] as const) {
-    source.addEventListener(event, (message) => hub.emit(event, JSON.parse((message as MessageEvent<string>).data) as never));
-  }
-  source.addEventListener('open', () => status.connected());
-  source.addEventListener('error', () => status.trouble(source.readyState === EventSource.CLOSED));
-  return () => source.close();
+export function openFeed(hub: FeedHub, status: { connected(): void; retrying(): void; signedOut(): void }, checkSession: () => Promise<SessionAnswer>): () => void {
+  let source: EventSource | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let lastId = '';
+  let stopped = false;
+  const open = () => {
+    const feed = new EventSource(lastId ? `/ops/api/feed?after=${encodeURIComponent(lastId)}` : '/ops/api/feed');
+    source = feed;
+    for (const event of ['hello', 'sample', 'health', 'tail'] as const) {
+      feed.addEventListener(event, (message) => {
+        const { data, lastEventId } = message as MessageEvent<string>;
+        if (lastEventId) lastId = lastEventId;
+        hub.emit(event, JSON.parse(data) as never);
+      });
+    }
+    feed.addEventListener('open', () => status.connected());
+    feed.addEventListener('error', () => {
+      status.retrying();
+      if (feed.readyState === EventSource.CLOSED) timer = setTimeout(recheck, RECHECK_MS);
+    });
+  };
+  const recheck = () =>
+    void checkSession().then((answer) => {
+      if (stopped) return;
+      if (answer === 'signed-out') status.signedOut();
+      else if (answer === 'signed-in') open();
+      else timer = setTimeout(recheck, RECHECK_MS);
+    });
+  open();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    source?.close();
+  };
 }

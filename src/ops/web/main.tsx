@@ -2,21 +2,42 @@ import 'uplot/dist/uPlot.min.css';
 import './console.css';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, currentSession, rememberSession, signIn, signOut, type Session } from './api.js';
+import { ApiError, rememberSession, sessionState, signIn, signOut, type Session } from './api.js';
 import { DeadLettersPanel, WebhooksPanel } from './admin-panels.js';
 import { LATENCY, THROUGHPUT, TimeChart } from './charts.js';
 import { FeedHub, openFeed, type Health, type Lag, type Sample } from './feed.js';
 import { HealthPanel, LagPanel, TailPanel } from './live-panels.js';
 import { LookupPanel } from './lookup-panels.js';
 
+/** How often a page that cannot learn its session (the service or Redis away) asks again. */
+const SESSION_RETRY_MS = 2_000;
+
 function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const [unavailable, setUnavailable] = useState<string | null>(null);
   useEffect(() => {
-    currentSession()
-      .then((s) => (rememberSession(s), setSession(s)))
-      .catch(() => setSession(null));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const load = () =>
+      void sessionState().then((state) => {
+        if (state instanceof Error) {
+          setUnavailable(state.message);
+          timer = setTimeout(load, SESSION_RETRY_MS);
+          return;
+        }
+        rememberSession(state);
+        setUnavailable(null);
+        setSession(state);
+      });
+    load();
+    return () => clearTimeout(timer);
   }, []);
-  if (session === undefined) return <p class="boot">Loading the console…</p>;
+  if (session === undefined) {
+    return (
+      <p class="boot" role="status">
+        {unavailable === null ? 'Loading the console…' : `The console cannot check its session right now (${unavailable}). Retrying…`}
+      </p>
+    );
+  }
   if (session === null) return <SignIn onSignedIn={(s) => (rememberSession(s), setSession(s))} />;
   return (
     <Console
@@ -72,14 +93,11 @@ function Console({ session, onSignedOut }: { session: Session; onSignedOut: () =
 
   useEffect(
     () =>
-      openFeed(hub, {
-        connected: () => setConnection('live'),
-        trouble: (ended) => {
-          setConnection('retrying');
-          // Refused rather than dropped: the session may have ended.
-          if (ended) currentSession().catch(() => onSignedOut());
-        },
-      }),
+      openFeed(
+        hub,
+        { connected: () => setConnection('live'), retrying: () => setConnection('retrying'), signedOut: onSignedOut },
+        () => sessionState().then((state) => (state instanceof Error ? 'unknown' : state === null ? 'signed-out' : 'signed-in')),
+      ),
     [],
   );
 
