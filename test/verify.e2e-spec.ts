@@ -4,11 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { REDIS } from '../src/redis/redis.module.js';
 import { checkLedgerInvariants } from '../src/ledger/ledger-invariants.js';
-import { DeploymentVerifier } from '../src/verify/deployment-verifier.js';
+import { DeploymentNotFound, DeploymentVerifier } from '../src/verify/deployment-verifier.js';
 import { request } from './support/http.js';
 import { createOwnDatabase } from './support/own-database.js';
 import { startTestApp, type RunningApp } from './support/test-app.js';
-import { TEST_RUN_ID } from './support/test-config.js';
+import { TEST_RUN_ID, testConfig } from './support/test-config.js';
 
 describe('npm run verify (real servers)', () => {
   let running: RunningApp;
@@ -48,6 +48,13 @@ describe('npm run verify (real servers)', () => {
   it('should find no violation once the accepted payments settled', async () => {
     const report = await verifier.verify();
     expect(report).toMatchObject({ acceptedPayments: 5, terminalPayments: 5, violations: [] });
+  });
+
+  it('should say which deployment it could not find, rather than fail on a missing topic', async () => {
+    const nowhere = testConfig({ DB_NAME: database.name, KAFKA_TOPIC_PREFIX: `test.${TEST_RUN_ID}.never-started.` });
+    const check = new DeploymentVerifier(nowhere, dataSource, running.app.get<Redis>(REDIS)).verify();
+    await expect(check).rejects.toThrow(DeploymentNotFound);
+    await expect(check).rejects.toThrow(`has no topic test.${TEST_RUN_ID}.never-started.payments.initiated`);
   });
 
   it('should catch a deliberately corrupted balance and a lost terminal state', async () => {

@@ -17,6 +17,9 @@ import { checkWebhookInvariants } from '../webhooks/webhook-invariants.js';
 /** How long the webhooks stage gets to store outcomes decided just before the check. */
 const WEBHOOK_SETTLE_MS = 10_000;
 
+/** The deployment named by the configuration has no payments topic: the wrong broker or prefix, or one that never started. */
+export class DeploymentNotFound extends Error {}
+
 export interface VerificationReport {
   acceptedPayments: number;
   terminalPayments: number;
@@ -80,8 +83,19 @@ export class DeploymentVerifier {
     const topic = this.topics.physical(TOPICS.initiated);
     const admin = kafka.admin();
     await admin.connect();
-    const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
-    await admin.disconnect();
+    let ends: Map<number, bigint>;
+    try {
+      // The app creates its topics when it starts; without this check kafkajs fails with a bare UNKNOWN_TOPIC_OR_PARTITION.
+      if (!(await admin.listTopics()).includes(topic)) {
+        const { brokers, topicPrefix } = this.config.kafka;
+        throw new DeploymentNotFound(
+          `Kafka at ${brokers.join(',')} has no topic ${topic}: no app of this deployment (KAFKA_TOPIC_PREFIX=${JSON.stringify(topicPrefix)}) has started there. Check KAFKA_BROKERS and KAFKA_TOPIC_PREFIX, or start the app first (npm run local).`,
+        );
+      }
+      ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
+    } finally {
+      await admin.disconnect();
+    }
     const pending = new Set([...ends].filter(([, high]) => high > 0n).map(([partition]) => partition));
     const ids = new Set<string>();
     if (pending.size === 0) return [];

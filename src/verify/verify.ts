@@ -1,6 +1,6 @@
 /**
  * `npm run verify [-- --settle-seconds S]`: checks a deployment's invariants (read-only) and exits
- * non-zero on any violation. Uses the same environment variables as the app.
+ * 1 on any violation, 2 when the configuration names no deployment. Uses the same environment variables as the app.
  */
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
@@ -8,7 +8,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { appDataSourceOptions } from '../app-data-source.js';
 import { createRedisClient } from '../redis/redis.module.js';
-import { DeploymentVerifier } from './deployment-verifier.js';
+import { DeploymentNotFound, DeploymentVerifier } from './deployment-verifier.js';
 
 const { values } = parseArgs({ options: { 'settle-seconds': { type: 'string', default: '0' } } });
 const config = AppConfig.fromEnvironment();
@@ -26,6 +26,10 @@ try {
     console.log(`verify: ${report.violations.length} violation(s)`);
     process.exitCode = 1;
   }
+} catch (error) {
+  if (!(error instanceof DeploymentNotFound)) throw error;
+  console.error(`verify: ${error.message}`);
+  process.exitCode = 2;
 } finally {
   await dataSource.destroy();
   redis.disconnect();
