@@ -94,10 +94,19 @@ export async function installHttpSecurity(app: NestFastifyApplication, config: A
   });
 }
 
-/** /api/* and the console's /ops/api/* are guarded, except the OpenAPI docs; the matched route's pattern decides, not the raw URL. */
+/** The matched route's pattern (the raw URL's path when none matched): what the guards below decide on. */
+function routePath(request: FastifyRequest): string {
+  return request.routeOptions.url ?? request.url.split('?', 1)[0];
+}
+
+/** /api/* and the console's /ops/api/* are guarded, except the OpenAPI docs. */
 function isProtected(request: FastifyRequest): boolean {
-  const path = request.routeOptions.url ?? request.url.split('?', 1)[0];
-  return (path.startsWith('/api/') && !path.startsWith('/api/docs')) || path.startsWith('/ops/api/');
+  const path = routePath(request);
+  return (path.startsWith('/api/') && !path.startsWith('/api/docs')) || isConsoleApi(request);
+}
+
+function isConsoleApi(request: FastifyRequest): boolean {
+  return routePath(request).startsWith('/ops/api/');
 }
 
 /** Methods that change something: a request made with the console's cookie must carry its CSRF token for them. */
@@ -132,10 +141,6 @@ function authenticatorOf(registry: ApiKeyRegistry, sessions: ConsoleSessions, se
     if (UNSAFE_METHODS.has(request.method) && !csrfMatches(request.headers[CSRF_HEADER], session)) return new AuthError(AuthErrorCode.CsrfTokenInvalid);
     return session.principal;
   };
-}
-
-function isConsoleApi(request: FastifyRequest): boolean {
-  return (request.routeOptions.url ?? request.url).startsWith('/ops/api/');
 }
 
 /** Route config of a handler that counts the caller's rate limit itself (with rateLimitKeyOf). */
