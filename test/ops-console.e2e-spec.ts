@@ -23,8 +23,10 @@ import { until } from './support/until.js';
 /*
  * The operations console in a real browser (Debian's Chromium, driven by playwright-core) against the
  * app on the real Kafka, Redis and PostgreSQL: sign-in and sign-out, the live tail, a lookup, a dead
- * letter replayed from the page, and the lag bars of a stage that is held back. Each view is
- * screenshotted into test-results/ops-console/ and checked with axe-core.
+ * letter replayed from the page, the lag bars of a stage that is held back, and Redis away. Each view is
+ * screenshotted into test-results/ops-console/ and checked with axe-core. Over 300 lines on purpose:
+ * one browser and one signed-in page go through the views in order (sign-in first, sign-out last), and
+ * a second file would start a second browser and repeat the sign-in and the checks' helpers.
  */
 const MERCHANT = `OPS-${randomUUID().slice(0, 8)}`;
 const merchantKey = mintApiKey();
