@@ -87,8 +87,7 @@ export class ConsoleController implements OnModuleDestroy {
   @Get('feed')
   async liveFeed(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query('after') after?: string): Promise<void> {
     const lastEventId = request.headers['last-event-id'];
-    const cursor = typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : after;
-    const resumeFrom = typeof cursor === 'string' && cursor !== '' ? cursor : undefined;
+    const resumeFrom = (typeof lastEventId === 'string' && lastEventId) || after || undefined;
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });

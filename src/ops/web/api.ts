@@ -45,14 +45,36 @@ export async function call<T>(path: string, init: { method?: string; body?: unkn
 }
 
 export const signIn = (key: string) => call<Session>('/ops/api/session', { method: 'POST', key });
-export const currentSession = () => call<Session>('/ops/api/session');
+const currentSession = () => call<Session>('/ops/api/session');
+
+/** How often a page that cannot learn its session (the service restarting, Redis away) asks again. */
+const SESSION_RETRY_MS = 2_000;
 
 /**
- * What the server says of this page's session: the session, `null` when it has none (401), or the
- * error when it cannot say (the service restarting, Redis away), which is no reason to sign out.
+ * This page's session as the server knows it: the session, or `null` when it has none (401). While
+ * the server cannot say (the service restarting, Redis away), which is no reason to sign out, it asks
+ * again every 2 s and tells `unavailable` why; an abort ends the asking (the answer is then `null`).
  */
-export const sessionState = (): Promise<Session | null | Error> =>
-  currentSession().catch((error: unknown) => (error instanceof ApiError && error.status === 401 ? null : error instanceof Error ? error : new Error(String(error))));
+export async function knownSession(signal: AbortSignal, unavailable: (reason: string) => void = () => undefined): Promise<Session | null> {
+  while (!signal.aborted) {
+    try {
+      return await currentSession();
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return null;
+      unavailable(error instanceof Error ? error.message : String(error));
+    }
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, SESSION_RETRY_MS);
+      signal.addEventListener('abort', done);
+    });
+  }
+  return null;
+}
 export const signOut = () => call<void>('/ops/api/session', { method: 'DELETE' });
 
 /** Times as operators read them: local clock time with milliseconds. */

@@ -1,6 +1,7 @@
 /** The live feed's messages as the server sends them (src/ops/console-feed.ts), in the server's own types. */
 import type { GlobalStreamEntry } from '../../state/global-stream.js';
 import type { ConsoleLag, ConsoleSample } from '../feed-types.js';
+import { knownSession } from './api.js';
 
 export type Sample = ConsoleSample;
 export type Lag = ConsoleLag;
@@ -47,24 +48,21 @@ export class FeedHub {
   }
 }
 
-/** How long a refused feed waits before it asks whether the session still stands, and again while the server is away. */
-const RECHECK_MS = 2_000;
-
-/** What the page tells the feed about its session: kept, ended, or not known (the server is away). */
-export type SessionAnswer = 'signed-in' | 'signed-out' | 'unknown';
+/** How long a refused feed waits before it asks whether the session still stands. */
+const REFUSED_WAIT_MS = 2_000;
 
 /**
  * Keeps the feed (Server-Sent Events) open into `hub`. The browser reconnects by itself after a drop
  * and sends the last tail id it saw (Last-Event-ID), so the tail resumes where it was. When the server
  * refuses a reconnect (an instance shutting down, Redis away, the session gone), the browser gives up:
- * the feed then asks `checkSession`, signs out only when the session is gone, and otherwise opens a new
- * feed from the same tail id, so that a restart of the service does not sign its operators out.
+ * the feed then asks for the session (knownSession), signs out only when it is gone, and otherwise
+ * opens a new feed from the same tail id, so that a restart of the service does not sign its operators out.
  */
-export function openFeed(hub: FeedHub, status: { connected(): void; retrying(): void; signedOut(): void }, checkSession: () => Promise<SessionAnswer>): () => void {
+export function openFeed(hub: FeedHub, status: { connected(): void; retrying(): void; signedOut(): void }): () => void {
+  const abort = new AbortController();
   let source: EventSource | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let lastId = '';
-  let stopped = false;
   const open = () => {
     const feed = new EventSource(lastId ? `/ops/api/feed?after=${encodeURIComponent(lastId)}` : '/ops/api/feed');
     source = feed;
@@ -78,19 +76,18 @@ export function openFeed(hub: FeedHub, status: { connected(): void; retrying(): 
     feed.addEventListener('open', () => status.connected());
     feed.addEventListener('error', () => {
       status.retrying();
-      if (feed.readyState === EventSource.CLOSED) timer = setTimeout(recheck, RECHECK_MS);
+      if (feed.readyState === EventSource.CLOSED) timer = setTimeout(reopenIfSignedIn, REFUSED_WAIT_MS);
     });
   };
-  const recheck = () =>
-    void checkSession().then((answer) => {
-      if (stopped) return;
-      if (answer === 'signed-out') status.signedOut();
-      else if (answer === 'signed-in') open();
-      else timer = setTimeout(recheck, RECHECK_MS);
+  const reopenIfSignedIn = () =>
+    void knownSession(abort.signal).then((session) => {
+      if (abort.signal.aborted) return;
+      if (session === null) status.signedOut();
+      else open();
     });
   open();
   return () => {
-    stopped = true;
+    abort.abort();
     clearTimeout(timer);
     source?.close();
   };

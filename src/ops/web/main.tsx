@@ -2,34 +2,25 @@ import 'uplot/dist/uPlot.min.css';
 import './console.css';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, rememberSession, sessionState, signIn, signOut, type Session } from './api.js';
+import { ApiError, knownSession, rememberSession, signIn, signOut, type Session } from './api.js';
 import { DeadLettersPanel, WebhooksPanel } from './admin-panels.js';
 import { LATENCY, THROUGHPUT, TimeChart } from './charts.js';
 import { FeedHub, openFeed, type Health, type Lag, type Sample } from './feed.js';
 import { HealthPanel, LagPanel, TailPanel } from './live-panels.js';
 import { LookupPanel } from './lookup-panels.js';
 
-/** How often a page that cannot learn its session (the service or Redis away) asks again. */
-const SESSION_RETRY_MS = 2_000;
-
 function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const [unavailable, setUnavailable] = useState<string | null>(null);
   useEffect(() => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const load = () =>
-      void sessionState().then((state) => {
-        if (state instanceof Error) {
-          setUnavailable(state.message);
-          timer = setTimeout(load, SESSION_RETRY_MS);
-          return;
-        }
-        rememberSession(state);
-        setUnavailable(null);
-        setSession(state);
-      });
-    load();
-    return () => clearTimeout(timer);
+    const abort = new AbortController();
+    void knownSession(abort.signal, setUnavailable).then((known) => {
+      if (abort.signal.aborted) return;
+      rememberSession(known);
+      setUnavailable(null);
+      setSession(known);
+    });
+    return () => abort.abort();
   }, []);
   if (session === undefined) {
     return (
@@ -93,11 +84,7 @@ function Console({ session, onSignedOut }: { session: Session; onSignedOut: () =
 
   useEffect(
     () =>
-      openFeed(
-        hub,
-        { connected: () => setConnection('live'), retrying: () => setConnection('retrying'), signedOut: onSignedOut },
-        () => sessionState().then((state) => (state instanceof Error ? 'unknown' : state === null ? 'signed-out' : 'signed-in')),
-      ),
+      openFeed(hub, { connected: () => setConnection('live'), retrying: () => setConnection('retrying'), signedOut: onSignedOut }),
     [],
   );
 
